@@ -108,18 +108,18 @@ const (
 
 // Finding is the history of one rule failing on one resource.
 type Finding struct {
-	Key          Key               `json:"key"`
-	RuleID       string            `json:"rule_id"`
-	Severity     posture.Severity  `json:"severity"`
-	ResourceType string            `json:"resource_type"`
-	Region       string            `json:"region,omitempty"`
-	Status       FindingStatus     `json:"status"`
-	FirstSeen    time.Time         `json:"first_seen"`
-	LastSeen     time.Time         `json:"last_seen"`
-	ResolvedAt   time.Time         `json:"resolved_at,omitzero"`
-	OpenedBy     ChangeRef         `json:"opened_by"`
-	ResolvedBy   ChangeRef         `json:"resolved_by,omitzero"`
-	Alert        AlertRef          `json:"alert,omitzero"`
+	Key          Key              `json:"key"`
+	RuleID       string           `json:"rule_id"`
+	Severity     posture.Severity `json:"severity"`
+	ResourceType string           `json:"resource_type"`
+	Region       string           `json:"region,omitempty"`
+	Status       FindingStatus    `json:"status"`
+	FirstSeen    time.Time        `json:"first_seen"`
+	LastSeen     time.Time        `json:"last_seen"`
+	ResolvedAt   time.Time        `json:"resolved_at,omitzero"`
+	OpenedBy     ChangeRef        `json:"opened_by"`
+	ResolvedBy   ChangeRef        `json:"resolved_by,omitzero"`
+	Alert        AlertRef         `json:"alert,omitzero"`
 }
 
 // Observation is one atomic write: the new resource state and the findings
