@@ -24,6 +24,9 @@ var (
 	ErrConflict = errors.New("concurrent update")
 	// ErrClaimed: the event or alert is already claimed or done.
 	ErrClaimed = errors.New("already claimed")
+	// ErrInvalid: the arguments can never succeed (a caller bug, not a
+	// transient failure); retrying is pointless.
+	ErrInvalid = errors.New("invalid input")
 )
 
 // Key identifies a resource across clouds and accounts.
@@ -60,6 +63,11 @@ func (r AlertRef) IsZero() bool { return r.TS == "" }
 
 // AlertState is the bookkeeping that makes alerts exactly-once: the message
 // must show the posture of WantRevision; it shows RenderedRevision.
+//
+// WantRevision is written by SaveObservation. Ref, Open and
+// RenderedRevision belong to ClaimAlert and RecordAlert: SaveObservation
+// keeps the stored values, so a save can never erase a message reference
+// recorded after the caller read the state.
 type AlertState struct {
 	Ref AlertRef `json:"ref"`
 	// Open is true while the message shows drift (not resolved).
@@ -74,7 +82,8 @@ type AlertState struct {
 // Pending reports whether the message is behind the posture.
 func (a AlertState) Pending() bool { return a.RenderedRevision < a.WantRevision }
 
-// ResourceState is the stored posture of one resource.
+// ResourceState is the stored posture of one resource. Stores return times
+// in UTC and empty collections as nil.
 type ResourceState struct {
 	Key    Key    `json:"key"`
 	Type   string `json:"type"`
@@ -85,7 +94,9 @@ type ResourceState struct {
 	ObservedAt time.Time `json:"observed_at"`
 	// Revision increases with every write; writes are conditional on it.
 	Revision int64 `json:"revision"`
-	// Document is the configuration document as JSON.
+	// Document is the configuration document as JSON. Stores keep its bytes
+	// exactly, but replace a document larger than MaxDocumentBytes with a
+	// placeholder (see CapDocument).
 	Document    json.RawMessage      `json:"document,omitempty"`
 	Tags        map[string]string    `json:"tags,omitempty"`
 	Evaluations []posture.Evaluation `json:"evaluations,omitempty"`
@@ -119,19 +130,31 @@ type Finding struct {
 	ResolvedAt   time.Time        `json:"resolved_at,omitzero"`
 	OpenedBy     ChangeRef        `json:"opened_by"`
 	ResolvedBy   ChangeRef        `json:"resolved_by,omitzero"`
-	Alert        AlertRef         `json:"alert,omitzero"`
+	// Alert is the message that shows the finding. RecordAlert stamps it;
+	// SaveObservation writes it when set and otherwise keeps the stored one.
+	Alert AlertRef `json:"alert,omitzero"`
+	// Before holds the values of the rule's settings (path -> value) in the
+	// last observation before the finding opened, so that the alert can
+	// show before -> after at any later time. BeforeKnown is false when the
+	// resource had not been observed before.
+	Before      map[string]string `json:"before,omitempty"`
+	BeforeKnown bool              `json:"before_known"`
 }
 
 // Observation is one atomic write: the new resource state and the findings
 // it opens, refreshes or resolves.
 type Observation struct {
+	// State is the new state. The store sets Revision; it keeps the stored
+	// Alert.Ref, Alert.Open and Alert.RenderedRevision (see AlertState).
 	State ResourceState
 	// ExpectedRevision is the revision the caller read; 0 means the resource
 	// must not be stored yet. The write lands only if the stored revision
 	// still equals it and the stored observation is older than
 	// State.ObservedAt.
 	ExpectedRevision int64
-	Findings         []Finding
+	// Findings are written with the state or not at all; each belongs to
+	// State.Key and names a distinct rule (at most MaxFindingsPerObservation).
+	Findings []Finding
 }
 
 // FindingQuery selects open findings.
@@ -149,30 +172,48 @@ type FindingQuery struct {
 type Store interface {
 	// ClaimEvent claims an event id for processing with a lease. It returns
 	// ErrClaimed when the event is done or another worker's lease is live.
+	// A claim whose lease ended, or a done event whose keep ended, is
+	// claimable again.
 	ClaimEvent(ctx context.Context, eventID string, now time.Time, lease time.Duration) error
-	// CompleteEvent marks a claimed event done; the claim expires after keep.
+	// CompleteEvent marks a claimed event done; the claim expires after keep
+	// (and the item is then deleted by the table's TTL).
 	CompleteEvent(ctx context.Context, eventID string, now time.Time, keep time.Duration) error
 	// ReleaseEvent drops an unfinished claim so that a retry can process it.
+	// Releasing a done or unknown event does nothing.
 	ReleaseEvent(ctx context.Context, eventID string) error
 
-	// GetResource returns the stored state or ErrNotFound.
+	// GetResource returns the stored state (strongly consistent) or
+	// ErrNotFound.
 	GetResource(ctx context.Context, key Key) (ResourceState, error)
-	// Findings returns every finding (open and resolved) of a resource.
+	// Findings returns every finding (open and resolved) of a resource,
+	// ordered by rule id; none is not an error.
 	Findings(ctx context.Context, key Key) ([]Finding, error)
 	// SaveObservation writes a state and its findings atomically and returns
-	// the state as stored (with its new revision). It returns ErrStale when
-	// a newer observation is stored and ErrConflict when the revision moved.
+	// the state as written: obs.State (canonicalised, document capped) with
+	// its new revision, ExpectedRevision+1. Its Alert is obs.State.Alert as
+	// passed; ClaimAlert returns the stored alert bookkeeping. It returns
+	// ErrStale when an observation at least as new is stored, ErrConflict
+	// when the revision moved and ErrInvalid for a malformed observation.
 	SaveObservation(ctx context.Context, obs Observation) (ResourceState, error)
 
 	// ClaimAlert leases the right to render revision rev of a resource's
-	// alert. It returns ErrClaimed when that revision (or a later one) is
-	// already rendered or another worker holds a live lease.
-	ClaimAlert(ctx context.Context, key Key, rev int64, now time.Time, lease time.Duration) error
+	// alert and returns the alert bookkeeping as stored under the lease: its
+	// Ref is the message to update (zero: post a new one). It returns
+	// ErrClaimed when that revision (or a later one) is already rendered or
+	// another worker holds a live lease (the lease is per resource, whatever
+	// the revision), and ErrNotFound when the resource is not stored.
+	ClaimAlert(ctx context.Context, key Key, rev int64, now time.Time, lease time.Duration) (AlertState, error)
 	// RecordAlert stores the message that now shows revision rev, releases
-	// the lease and stamps the message on the given open findings.
+	// the lease and stamps the message on the given findings, all at once.
+	// It returns ErrClaimed when rev (or a later revision) is already
+	// recorded and ErrNotFound when the resource or a named finding is not
+	// stored.
 	RecordAlert(ctx context.Context, key Key, rev int64, ref AlertRef, open bool, ruleIDs []string) error
 
 	// OpenFindings lists open findings of one severity, optionally of one
-	// cloud account, ordered by cloud, account, resource and rule.
+	// cloud account, ordered by cloud, account, resource and rule (bytewise
+	// on those joined with '#', the order of the DynamoDB index). On
+	// DynamoDB the index is eventually consistent: a finding written a
+	// moment ago may be missing.
 	OpenFindings(ctx context.Context, q FindingQuery) ([]Finding, error)
 }

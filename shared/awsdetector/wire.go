@@ -1,0 +1,125 @@
+package awsdetector
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/slack-go/slack"
+
+	"github.com/driftwatch/driftwatch/shared/awsevent"
+	"github.com/driftwatch/driftwatch/shared/awsfetch"
+	"github.com/driftwatch/driftwatch/shared/awsres"
+	"github.com/driftwatch/driftwatch/shared/pipeline"
+	"github.com/driftwatch/driftwatch/shared/rules"
+	"github.com/driftwatch/driftwatch/shared/slackalert"
+	"github.com/driftwatch/driftwatch/shared/store"
+	"github.com/driftwatch/driftwatch/shared/store/dynamostore"
+	"github.com/driftwatch/driftwatch/shared/store/memstore"
+)
+
+// New builds the detector from its configuration: everything that can fail
+// (rules that do not compile, a missing secret) fails here, at cold start,
+// not on an event.
+func New(ctx context.Context, c Config, log *slog.Logger) (*Handler, error) {
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	engine, err := CompileRules(c.RulesDir)
+	if err != nil {
+		return nil, err
+	}
+	token := c.SlackToken
+	if c.SlackTokenSecret != "" {
+		token, err = slackToken(ctx, secretsmanager.NewFromConfig(awsCfg), c.SlackTokenSecret)
+		if err != nil {
+			return nil, err
+		}
+	}
+	var st store.Store
+	if c.StoreFile != "" {
+		ms, err := memstore.Open(c.StoreFile)
+		if err != nil {
+			return nil, fmt.Errorf("open store file: %w", err)
+		}
+		st = ms
+	} else {
+		st = dynamostore.New(dynamodb.NewFromConfig(awsCfg), c.Table)
+	}
+	var slackOpts []slack.Option
+	if c.SlackAPIURL != "" {
+		slackOpts = append(slackOpts, slack.OptionAPIURL(c.SlackAPIURL))
+	}
+	notifier := slackalert.New(slack.New(token, slackOpts...), c.SlackChannel, &slackalert.Options{Logger: log})
+	fetcher := awsfetch.New(awsCfg, &awsfetch.Options{S3UsePathStyle: c.S3PathStyle, Logger: log})
+	det := pipeline.New(fetcher, engine, st, SlackNotifier{N: notifier}, &pipeline.Options{
+		Logger:     log,
+		Accounts:   c.Accounts,
+		ConsoleURL: awsres.ConsoleURL,
+	})
+	norm, err := awsevent.New(nil)
+	if err != nil {
+		return nil, fmt.Errorf("event table: %w", err)
+	}
+	return NewHandler(norm, det, log, 0), nil
+}
+
+// CompileRules compiles the built-in AWS catalogue together with the custom
+// rules in dir (if any).
+func CompileRules(dir string) (*rules.Engine, error) {
+	specs, err := rules.Load(rules.Builtin())
+	if err != nil {
+		return nil, fmt.Errorf("built-in rules: %w", err)
+	}
+	if dir != "" {
+		custom, err := rules.Load(os.DirFS(dir))
+		if err != nil {
+			return nil, fmt.Errorf("custom rules in %s: %w", dir, err)
+		}
+		specs = append(specs, custom...)
+	}
+	engine, err := rules.Compile(specs, awsres.Types())
+	if err != nil {
+		return nil, fmt.Errorf("compile rules: %w", err)
+	}
+	return engine, nil
+}
+
+// SecretsAPI is the Secrets Manager call the detector makes.
+type SecretsAPI interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// slackToken reads the bot token from a secret holding either the token
+// itself or a JSON object {"bot_token": "..."}.
+func slackToken(ctx context.Context, sm SecretsAPI, id string) (string, error) {
+	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
+	if err != nil {
+		return "", fmt.Errorf("read Slack token secret %s: %w", id, err)
+	}
+	v := strings.TrimSpace(aws.ToString(out.SecretString))
+	if strings.HasPrefix(v, "{") {
+		var doc struct {
+			BotToken string `json:"bot_token"`
+		}
+		if err := json.Unmarshal([]byte(v), &doc); err != nil {
+			return "", fmt.Errorf("Slack token secret %s: not a token and not JSON: %w", id, err)
+		}
+		v = strings.TrimSpace(doc.BotToken)
+	}
+	if v == "" {
+		return "", fmt.Errorf("Slack token secret %s is empty (want the token or {\"bot_token\": ...})", id)
+	}
+	return v, nil
+}
+
+// SlackNotifier adapts the Slack notifier to the pipeline's Notifier.
+type SlackNotifier struct{ N *slackalert.Notifier }

@@ -1,0 +1,159 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/driftwatch/driftwatch/shared/alert"
+	"github.com/driftwatch/driftwatch/shared/change"
+	"github.com/driftwatch/driftwatch/shared/rules"
+	"github.com/driftwatch/driftwatch/shared/store"
+)
+
+// deliver renders the alert of a resource whose failing set changed: a new
+// message when drift opens, an in-place update while the message is open
+// (including its resolution). The alert claim makes it exactly-once across
+// concurrent workers and redeliveries.
+func (d *Detector) deliver(ctx context.Context, st store.ResourceState, log *slog.Logger) (bool, error) {
+	rev := st.Alert.WantRevision
+	if err := d.store.ClaimAlert(ctx, st.Key, rev, d.opts.Now(), d.opts.AlertLease); err != nil {
+		if errors.Is(err, store.ErrClaimed) {
+			return false, nil
+		}
+		return false, fmt.Errorf("claim alert of %s: %w", st.Key, err)
+	}
+	findings, err := d.store.Findings(ctx, st.Key)
+	if err != nil {
+		return false, fmt.Errorf("read findings of %s: %w", st.Key, err)
+	}
+	failing := st.Failing()
+	a := d.buildAlert(st, failing, findings)
+	ref := st.Alert.Ref
+	notified := false
+	switch {
+	case st.Alert.Open && !ref.IsZero():
+		if err := d.notify.Update(ctx, ref, a); err != nil {
+			return false, fmt.Errorf("update alert of %s: %w", st.Key, err)
+		}
+		notified = true
+		log.Info("alert updated", "state", string(a.State), "channel", ref.Channel, "ts", ref.TS)
+	case len(failing) > 0:
+		a.Note = ""
+		if ref, err = d.notify.Post(ctx, a); err != nil {
+			return false, fmt.Errorf("post alert of %s: %w", st.Key, err)
+		}
+		notified = true
+		log.Info("alert posted", "severity", string(a.Severity()), "channel", ref.Channel, "ts", ref.TS)
+	}
+	if err := d.store.RecordAlert(ctx, st.Key, rev, ref, len(failing) > 0, failing); err != nil {
+		return notified, fmt.Errorf("record alert of %s: %w", st.Key, err)
+	}
+	return notified, nil
+}
+
+// buildAlert assembles what the message shows from the stored state and
+// findings.
+func (d *Detector) buildAlert(st store.ResourceState, failing []string, findings []store.Finding) alert.Alert {
+	ref := change.ResourceRef{
+		Cloud: st.Key.Cloud, Type: st.Type, ID: st.Key.ResourceID, Name: st.Name,
+		Account: st.Key.Account, Region: st.Region,
+	}
+	a := alert.Alert{
+		State:       alert.Resolved,
+		Resource:    ref,
+		AccountName: d.opts.Accounts[st.Key.Account].Name,
+		ConsoleURL:  d.opts.ConsoleURL(ref),
+		Cause: alert.Cause{
+			EventID: st.LastChange.EventID, Operation: st.LastChange.Operation,
+			Actor: st.LastChange.Actor, Time: st.LastChange.Time,
+		},
+		Deleted: !st.Exists,
+	}
+	if len(failing) > 0 {
+		a.State = alert.Open
+	}
+	var opened, resolved []string
+	for _, f := range findings {
+		switch {
+		case f.Status == store.FindingOpen && slices.Contains(failing, f.RuleID):
+			a.Failing = append(a.Failing, d.alertFinding(f, st))
+			if a.OpenedAt.IsZero() || f.FirstSeen.Before(a.OpenedAt) {
+				a.OpenedAt = f.FirstSeen
+			}
+			if f.FirstSeen.Equal(st.ObservedAt) {
+				opened = append(opened, f.RuleID)
+			}
+		case f.Status == store.FindingResolved && st.Alert.Open && f.Alert == st.Alert.Ref:
+			a.Resolved = append(a.Resolved, d.alertFinding(f, st))
+			if f.ResolvedAt.Equal(st.ObservedAt) {
+				resolved = append(resolved, f.RuleID)
+			}
+		}
+	}
+	bySeverity := func(x, y alert.Finding) int {
+		if c := x.Severity.Rank() - y.Severity.Rank(); c != 0 {
+			return c
+		}
+		return strings.Compare(x.RuleID, y.RuleID)
+	}
+	slices.SortFunc(a.Failing, bySeverity)
+	slices.SortFunc(a.Resolved, bySeverity)
+	a.Note = note(opened, resolved, a.Cause)
+	return a
+}
+
+func (d *Detector) alertFinding(f store.Finding, st store.ResourceState) alert.Finding {
+	af := alert.Finding{RuleID: f.RuleID, Title: f.RuleID, Severity: f.Severity}
+	r, ok := d.rules.Rule(f.RuleID)
+	if !ok {
+		return af
+	}
+	af.Title = r.Title
+	if af.Severity == "" {
+		af.Severity = r.Severity
+	}
+	for _, c := range r.Controls {
+		af.Controls = append(af.Controls, c.String())
+	}
+	af.Remediation = r.Remediation.Guidance
+	af.Action = r.Remediation.Action
+	for _, path := range r.Settings {
+		s := alert.Setting{Path: path, Known: f.BeforeKnown, After: rules.SettingValue(st.Document, path)}
+		if f.BeforeKnown {
+			s.Before = f.Before[path]
+		}
+		af.Settings = append(af.Settings, s)
+	}
+	return af
+}
+
+// note is the one-line thread summary of an update.
+func note(opened, resolved []string, cause alert.Cause) string {
+	var parts []string
+	if len(opened) > 0 {
+		parts = append(parts, "now failing: "+strings.Join(opened, ", "))
+	}
+	if len(resolved) > 0 {
+		parts = append(parts, "resolved: "+strings.Join(resolved, ", "))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	who := cause.Actor.Name
+	if who == "" {
+		who = cause.Actor.Principal
+	}
+	s := strings.Join(parts, "; ")
+	if cause.Operation != "" {
+		s += " (" + cause.Operation
+		if who != "" {
+			s += " by " + who
+		}
+		s += ")"
+	}
+	return s
+}

@@ -1,0 +1,78 @@
+package rules
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"testing"
+
+	"github.com/driftwatch/driftwatch/shared/awsres"
+	"github.com/driftwatch/driftwatch/shared/posture"
+)
+
+// BenchmarkEvaluate measures evaluating every built-in rule of a type on one
+// realistic document: the per-event CPU the architecture budgets at tens of
+// µs. The documents are fixtures, so they look like what fetchers produce.
+func BenchmarkEvaluate(b *testing.B) {
+	e := builtinEngine(b)
+	cases := []struct {
+		name, typ, fixture string
+	}{
+		{"s3_bucket", awsres.TypeS3Bucket, "aws_s3_bucket_policy_not_public/fail-public-get-object.json"},
+		{"security_group", awsres.TypeSecurityGroup, "aws_ec2_sg_no_public_ingress_tcp_22/fail-ssh-ipv6-anywhere.json"},
+		{"iam_user", awsres.TypeIAMUser, "aws_iam_user_access_key_rotated_90d/fail-one-of-two.json"},
+		{"account", awsres.TypeAccount, "aws_cloudtrail_multi_region_trail_logging/pass-one-of-several.json"},
+	}
+	for _, c := range cases {
+		f, res := loadFixture(b, filepath.Join(fixtureDir, c.fixture), c.typ)
+		ec := EvalContext{Now: f.Now, Account: f.Account}
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			n := len(e.RulesFor(c.typ))
+			for b.Loop() {
+				evals := e.Evaluate(res, ec)
+				if len(evals) != n {
+					b.Fatalf("%d evaluations, want %d", len(evals), n)
+				}
+				for _, ev := range evals {
+					if ev.Status == posture.Error {
+						b.Fatalf("%s: %s", ev.RuleID, ev.Detail)
+					}
+				}
+			}
+			b.ReportMetric(float64(n), "rules/op")
+		})
+	}
+}
+
+// BenchmarkCompileBuiltin is the cold-start cost of the catalogue: load the
+// embedded YAML and compile every rule.
+func BenchmarkCompileBuiltin(b *testing.B) {
+	types := awsres.Types()
+	b.ReportAllocs()
+	for b.Loop() {
+		specs, err := Load(Builtin())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Compile(specs, types); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSettingValue reads the settings of one S3 rule from a stored
+// document, as an alert does for before and after.
+func BenchmarkSettingValue(b *testing.B) {
+	_, res := loadFixture(b, filepath.Join(fixtureDir, "aws_s3_bucket_acl_no_public_grants/fail-allusers-read.json"), awsres.TypeS3Bucket)
+	doc, err := json.Marshal(res.Doc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, _ := builtinEngine(b).Rule("aws_s3_bucket_acl_no_public_grants")
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, p := range r.Settings {
+			_ = SettingValue(doc, p)
+		}
+	}
+}
