@@ -4,11 +4,17 @@
 package alert
 
 import (
+	"errors"
 	"time"
 
 	"github.com/driftwatch/driftwatch/shared/change"
 	"github.com/driftwatch/driftwatch/shared/posture"
 )
+
+// ErrMessageGone is returned (wrapped) by a notifier asked to update a
+// message that no longer exists, e.g. deleted by someone in the channel. The
+// pipeline then posts a new message.
+var ErrMessageGone = errors.New("alert message no longer exists")
 
 // State is the state the message must show.
 type State string

@@ -58,9 +58,12 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Handler, error) {
 	if c.SlackAPIURL != "" {
 		slackOpts = append(slackOpts, slack.OptionAPIURL(c.SlackAPIURL))
 	}
-	notifier := slackalert.New(slack.New(token, slackOpts...), c.SlackChannel, &slackalert.Options{Logger: log})
+	notifier, err := slackalert.New(slack.New(token, slackOpts...), c.SlackChannel, &slackalert.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("slack: %w", err)
+	}
 	fetcher := awsfetch.New(awsCfg, &awsfetch.Options{S3UsePathStyle: c.S3PathStyle, Logger: log})
-	det := pipeline.New(fetcher, engine, st, SlackNotifier{N: notifier}, &pipeline.Options{
+	det := pipeline.New(fetcher, engine, st, notifier, &pipeline.Options{
 		Logger:     log,
 		Accounts:   c.Accounts,
 		ConsoleURL: awsres.ConsoleURL,
@@ -120,6 +123,3 @@ func slackToken(ctx context.Context, sm SecretsAPI, id string) (string, error) {
 	}
 	return v, nil
 }
-
-// SlackNotifier adapts the Slack notifier to the pipeline's Notifier.
-type SlackNotifier struct{ N *slackalert.Notifier }

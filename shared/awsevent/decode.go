@@ -66,8 +66,7 @@ var ErrInvalidTable = errors.New("invalid event table")
 type opKey struct{ source, operation string }
 
 type compiledMapping struct {
-	operation string
-	refs      []compiledRef
+	refs []compiledRef
 }
 
 type compiledRef struct {
@@ -105,7 +104,7 @@ func New(opts *Options) (*Normalizer, error) {
 		if len(m.Refs) == 0 {
 			return nil, fmt.Errorf("%w: %s %s: no resource references", ErrInvalidTable, m.Source, m.Operation)
 		}
-		cm := &compiledMapping{operation: m.Operation}
+		cm := &compiledMapping{}
 		for _, rs := range m.Refs {
 			cr, err := compileRef(rs, types)
 			if err != nil {
@@ -150,7 +149,10 @@ func compileRef(rs RefSpec, types map[string]reflect.Type) (compiledRef, error) 
 // covered.
 func (n *Normalizer) Operations() []Mapping {
 	keys := slices.SortedFunc(maps.Keys(n.index), func(a, b opKey) int {
-		return strings.Compare(a.source+" "+a.operation, b.source+" "+b.operation)
+		if c := strings.Compare(a.source, b.source); c != 0 {
+			return c
+		}
+		return strings.Compare(a.operation, b.operation)
 	})
 	out := make([]Mapping, 0, len(keys))
 	for _, k := range keys {
@@ -384,7 +386,7 @@ type resolver struct {
 // or none and a description of what was looked for.
 func (rv *resolver) resolve(m *compiledMapping) ([]change.ResourceRef, string) {
 	var refs []change.ResourceRef
-	resolvedByPath := false
+	named := false
 	var missing []string
 	for _, cr := range m.refs {
 		if len(cr.paths) == 0 {
@@ -395,7 +397,7 @@ func (rv *resolver) resolve(m *compiledMapping) ([]change.ResourceRef, string) {
 		if len(got) == 0 && cr.callerFallback {
 			if r, ok := rv.caller(); ok {
 				refs = append(refs, r)
-				resolvedByPath = true
+				named = true
 				continue
 			}
 		}
@@ -407,7 +409,7 @@ func (rv *resolver) resolve(m *compiledMapping) ([]change.ResourceRef, string) {
 			missing = append(missing, what)
 			continue
 		}
-		resolvedByPath = true
+		named = true
 		for _, v := range got {
 			refs = append(refs, rv.ref(cr.typ, v))
 		}
@@ -415,7 +417,7 @@ func (rv *resolver) resolve(m *compiledMapping) ([]change.ResourceRef, string) {
 	// The account companion of a trail operation is not a substitute for
 	// the trail: a mapping whose path-based references all failed names
 	// no resource.
-	if !resolvedByPath && len(missing) > 0 {
+	if !named && len(missing) > 0 {
 		return nil, strings.Join(missing, "; ")
 	}
 	if len(refs) < 2 {

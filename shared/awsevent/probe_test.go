@@ -1,6 +1,8 @@
 package awsevent
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -139,4 +141,19 @@ func FuzzReadProbe(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+func TestSpecial8(t *testing.T) {
+	for b := range 256 {
+		want := b == '"' || b == '\\' || b < 0x20
+		for pos := range 8 {
+			for _, fill := range []byte{'a', 0xff, ' '} {
+				w := bytes.Repeat([]byte{fill}, 8)
+				w[pos] = byte(b)
+				if got := special8(binary.LittleEndian.Uint64(w)); got != want {
+					t.Fatalf("special8(%q) = %v, want %v", w, got, want)
+				}
+			}
+		}
+	}
 }

@@ -46,17 +46,17 @@ func TestFetchTrail(t *testing.T) {
 			region: "us-east-1",
 			setup: func(t *testing.T, e *env) *awsres.Trail {
 				arn := e.createTrail(t, &cloudtrail.CreateTrailInput{
-					Name: aws.String("org-audit-trail"), S3BucketName: aws.String("acme-cloudtrail-logs"),
+					Name: aws.String(e.n("org-audit-trail")), S3BucketName: aws.String(e.n("acme-cloudtrail-logs")),
 					IsMultiRegionTrail: aws.Bool(true), EnableLogFileValidation: aws.Bool(true), KmsKeyId: aws.String(trailKey),
 					TagsList: []cttypes.Tag{{Key: aws.String("owner"), Value: aws.String("security")}},
 				})
-				must(t)(e.ct.StartLogging(e.ctx, &cloudtrail.StartLoggingInput{Name: aws.String("org-audit-trail")}))
-				must(t)(e.ct.PutEventSelectors(e.ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("org-audit-trail"), EventSelectors: []cttypes.EventSelector{
+				must(t)(e.ct.StartLogging(e.ctx, &cloudtrail.StartLoggingInput{Name: aws.String(e.n("org-audit-trail"))}))
+				must(t)(e.ct.PutEventSelectors(e.ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(e.n("org-audit-trail")), EventSelectors: []cttypes.EventSelector{
 					{IncludeManagementEvents: aws.Bool(true), ReadWriteType: cttypes.ReadWriteTypeAll},
 				}}))
 				return &awsres.Trail{
-					Name: "org-audit-trail", ARN: arn, HomeRegion: "us-east-1", IsMultiRegion: true, IsLogging: true,
-					LogFileValidation: true, KMSKeyID: trailKey, S3Bucket: "acme-cloudtrail-logs", ManagementEvents: "All",
+					Name: e.n("org-audit-trail"), ARN: arn, HomeRegion: "us-east-1", IsMultiRegion: true, IsLogging: true,
+					LogFileValidation: true, KMSKeyID: trailKey, S3Bucket: e.n("acme-cloudtrail-logs"), ManagementEvents: "All",
 					Tags: map[string]string{"owner": "security"},
 				}
 			},
@@ -65,34 +65,34 @@ func TestFetchTrail(t *testing.T) {
 			name:   "non-compliant: stopped, single Region, read-only advanced selector",
 			region: "us-east-1",
 			setup: func(t *testing.T, e *env) *awsres.Trail {
-				arn := e.createTrail(t, &cloudtrail.CreateTrailInput{Name: aws.String("dev-trail"), S3BucketName: aws.String("acme-dev-trail-logs")})
-				must(t)(e.ct.PutEventSelectors(e.ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("dev-trail"),
+				arn := e.createTrail(t, &cloudtrail.CreateTrailInput{Name: aws.String(e.n("dev-trail")), S3BucketName: aws.String(e.n("acme-dev-trail-logs"))})
+				must(t)(e.ct.PutEventSelectors(e.ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(e.n("dev-trail")),
 					AdvancedEventSelectors: []cttypes.AdvancedEventSelector{managementSelector("true")}}))
-				return &awsres.Trail{Name: "dev-trail", ARN: arn, HomeRegion: "us-east-1", S3Bucket: "acme-dev-trail-logs", ManagementEvents: "ReadOnly", Tags: map[string]string{}}
+				return &awsres.Trail{Name: e.n("dev-trail"), ARN: arn, HomeRegion: "us-east-1", S3Bucket: e.n("acme-dev-trail-logs"), ManagementEvents: "ReadOnly", Tags: map[string]string{}}
 			},
 		},
 		{
 			name:   "non-compliant: classic selector excluding management events",
 			region: "us-east-1",
 			setup: func(t *testing.T, e *env) *awsres.Trail {
-				arn := e.createTrail(t, &cloudtrail.CreateTrailInput{Name: aws.String("data-only-trail"), S3BucketName: aws.String("acme-data-trail-logs")})
-				must(t)(e.ct.StartLogging(e.ctx, &cloudtrail.StartLoggingInput{Name: aws.String("data-only-trail")}))
-				must(t)(e.ct.PutEventSelectors(e.ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("data-only-trail"), EventSelectors: []cttypes.EventSelector{{
+				arn := e.createTrail(t, &cloudtrail.CreateTrailInput{Name: aws.String(e.n("data-only-trail")), S3BucketName: aws.String(e.n("acme-data-trail-logs"))})
+				must(t)(e.ct.StartLogging(e.ctx, &cloudtrail.StartLoggingInput{Name: aws.String(e.n("data-only-trail"))}))
+				must(t)(e.ct.PutEventSelectors(e.ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(e.n("data-only-trail")), EventSelectors: []cttypes.EventSelector{{
 					IncludeManagementEvents: aws.Bool(false), ReadWriteType: cttypes.ReadWriteTypeAll,
 					DataResources: []cttypes.DataResource{{Type: aws.String("AWS::S3::Object"), Values: []string{"arn:aws:s3"}}},
 				}}}))
-				return &awsres.Trail{Name: "data-only-trail", ARN: arn, HomeRegion: "us-east-1", IsLogging: true, S3Bucket: "acme-data-trail-logs", ManagementEvents: "None", Tags: map[string]string{}}
+				return &awsres.Trail{Name: e.n("data-only-trail"), ARN: arn, HomeRegion: "us-east-1", IsLogging: true, S3Bucket: e.n("acme-data-trail-logs"), ManagementEvents: "None", Tags: map[string]string{}}
 			},
 		},
 		{
 			name:   "multi-Region trail named by ARN from another Region",
 			region: "eu-west-1",
 			setup: func(t *testing.T, e *env) *awsres.Trail {
-				arn := e.createTrail(t, &cloudtrail.CreateTrailInput{Name: aws.String("global-trail"), S3BucketName: aws.String("acme-global-trail-logs"), IsMultiRegionTrail: aws.Bool(true)})
-				must(t)(e.ct.StartLogging(e.ctx, &cloudtrail.StartLoggingInput{Name: aws.String("global-trail")}))
-				must(t)(e.ct.PutEventSelectors(e.ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String("global-trail"),
+				arn := e.createTrail(t, &cloudtrail.CreateTrailInput{Name: aws.String(e.n("global-trail")), S3BucketName: aws.String(e.n("acme-global-trail-logs")), IsMultiRegionTrail: aws.Bool(true)})
+				must(t)(e.ct.StartLogging(e.ctx, &cloudtrail.StartLoggingInput{Name: aws.String(e.n("global-trail"))}))
+				must(t)(e.ct.PutEventSelectors(e.ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(e.n("global-trail")),
 					AdvancedEventSelectors: []cttypes.AdvancedEventSelector{managementSelector("")}}))
-				return &awsres.Trail{Name: "global-trail", ARN: arn, HomeRegion: "us-east-1", IsMultiRegion: true, IsLogging: true, S3Bucket: "acme-global-trail-logs", ManagementEvents: "All", Tags: map[string]string{}}
+				return &awsres.Trail{Name: e.n("global-trail"), ARN: arn, HomeRegion: "us-east-1", IsMultiRegion: true, IsLogging: true, S3Bucket: e.n("acme-global-trail-logs"), ManagementEvents: "All", Tags: map[string]string{}}
 			},
 		},
 	}
@@ -114,18 +114,18 @@ func TestFetchTrail(t *testing.T) {
 
 func TestFetchTrailMissing(t *testing.T) {
 	e := newEnv(t)
-	arn := e.createTrail(t, &cloudtrail.CreateTrailInput{Name: aws.String("temp-trail"), S3BucketName: aws.String("acme-temp-trail-logs")})
+	arn := e.createTrail(t, &cloudtrail.CreateTrailInput{Name: aws.String(e.n("temp-trail")), S3BucketName: aws.String(e.n("acme-temp-trail-logs"))})
 	// moto deletes by name only (AWS takes either).
-	must(t)(e.ct.DeleteTrail(e.ctx, &cloudtrail.DeleteTrailInput{Name: aws.String("temp-trail")}))
+	must(t)(e.ct.DeleteTrail(e.ctx, &cloudtrail.DeleteTrailInput{Name: aws.String(e.n("temp-trail"))}))
 	for _, ref := range []change.ResourceRef{
 		{Type: awsres.TypeTrail, ID: arn, Account: motoAccount, Region: "us-east-1"},
-		{Type: awsres.TypeTrail, Name: "temp-trail", Account: motoAccount, Region: "us-east-1"},
+		{Type: awsres.TypeTrail, Name: e.n("temp-trail"), Account: motoAccount, Region: "us-east-1"},
 	} {
 		got := e.fetch(t, e.fetcher(nil), ref)
 		if got.Exists || got.Doc != nil {
 			t.Errorf("deleted trail %+v: Exists=%v Doc=%v", ref, got.Exists, got.Doc)
 		}
-		assertRef(t, got.Ref, change.ResourceRef{Type: awsres.TypeTrail, ID: arn, Name: "temp-trail", Account: motoAccount, Region: "us-east-1"})
+		assertRef(t, got.Ref, change.ResourceRef{Type: awsres.TypeTrail, ID: arn, Name: e.n("temp-trail"), Account: motoAccount, Region: "us-east-1"})
 	}
 }
 

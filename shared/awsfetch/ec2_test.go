@@ -2,6 +2,7 @@ package awsfetch
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -66,15 +67,15 @@ func TestFetchSecurityGroup(t *testing.T) {
 		{
 			name: "compliant: private sources only",
 			setup: func(t *testing.T, e *env) *awsres.SecurityGroup {
-				lb := e.createGroup(t, "web-lb", "load balancers", nil)
-				id := e.createGroup(t, "web-app", "app servers behind the load balancer", map[string]string{"env": "prod"})
+				lb := e.createGroup(t, e.n("web-lb"), "load balancers", nil)
+				id := e.createGroup(t, e.n("web-app"), "app servers behind the load balancer", map[string]string{"env": "prod"})
 				https := tcp(443)
 				https.IpRanges = []ec2types.IpRange{{CidrIp: aws.String("10.0.0.0/8"), Description: aws.String("corporate network")}}
 				app := tcp(8080)
 				app.UserIdGroupPairs = []ec2types.UserIdGroupPair{{GroupId: aws.String(lb), Description: aws.String("from the LB")}}
 				must(t)(e.ec2.AuthorizeSecurityGroupIngress(e.ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(id), IpPermissions: []ec2types.IpPermission{https, app}}))
 				return &awsres.SecurityGroup{
-					ID: id, Name: "web-app", Description: "app servers behind the load balancer", VPCID: e.defaultVPC(t),
+					ID: id, Name: e.n("web-app"), Description: "app servers behind the load balancer", VPCID: e.defaultVPC(t),
 					Ingress: []awsres.SGRule{
 						{Protocol: "tcp", FromPort: 443, ToPort: 443, CIDR: "10.0.0.0/8", Description: "corporate network"},
 						{Protocol: "tcp", FromPort: 8080, ToPort: 8080, ReferencedGroup: lb, Description: "from the LB"},
@@ -87,7 +88,7 @@ func TestFetchSecurityGroup(t *testing.T) {
 		{
 			name: "non-compliant: SSH and RDP open to the Internet",
 			setup: func(t *testing.T, e *env) *awsres.SecurityGroup {
-				id := e.createGroup(t, "bastion", "jump hosts", nil)
+				id := e.createGroup(t, e.n("bastion"), "jump hosts", nil)
 				ssh := tcp(22)
 				ssh.IpRanges = []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0"), Description: aws.String("ssh world")}}
 				rdp := tcp(3389)
@@ -95,7 +96,7 @@ func TestFetchSecurityGroup(t *testing.T) {
 				all := ec2types.IpPermission{IpProtocol: aws.String("-1"), IpRanges: []ec2types.IpRange{{CidrIp: aws.String("203.0.113.0/24")}}}
 				must(t)(e.ec2.AuthorizeSecurityGroupIngress(e.ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(id), IpPermissions: []ec2types.IpPermission{ssh, rdp, all}}))
 				return &awsres.SecurityGroup{
-					ID: id, Name: "bastion", Description: "jump hosts", VPCID: e.defaultVPC(t),
+					ID: id, Name: e.n("bastion"), Description: "jump hosts", VPCID: e.defaultVPC(t),
 					Ingress: []awsres.SGRule{
 						{Protocol: "tcp", FromPort: 22, ToPort: 22, CIDR: "0.0.0.0/0", Description: "ssh world", Public: true},
 						{Protocol: "tcp", FromPort: 3389, ToPort: 3389, CIDR: "::/0", IPv6: true, Public: true},
@@ -121,6 +122,13 @@ func TestFetchSecurityGroup(t *testing.T) {
 				ssh := tcp(22)
 				ssh.IpRanges = []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}
 				must(t)(e.ec2.AuthorizeSecurityGroupIngress(e.ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(id), IpPermissions: []ec2types.IpPermission{ssh}}))
+				// The default group is shared by every test: leave it as found.
+				t.Cleanup(func() {
+					_, err := e.ec2.RevokeSecurityGroupIngress(context.Background(), &ec2.RevokeSecurityGroupIngressInput{GroupId: aws.String(id), IpPermissions: []ec2types.IpPermission{ssh}})
+					if err != nil {
+						t.Error(err)
+					}
+				})
 				return &awsres.SecurityGroup{
 					ID: id, Name: "default", Description: aws.ToString(sg.Description), VPCID: e.defaultVPC(t), IsDefault: true,
 					Ingress: []awsres.SGRule{{Protocol: "tcp", FromPort: 22, ToPort: 22, CIDR: "0.0.0.0/0", Public: true}},
@@ -181,7 +189,7 @@ func (e *env) checkRuleIDs(t *testing.T, group string, doc *awsres.SecurityGroup
 
 func TestFetchSecurityGroupMissing(t *testing.T) {
 	e := newEnv(t)
-	id := e.createGroup(t, "temp-debug", "short-lived", nil)
+	id := e.createGroup(t, e.n("temp-debug"), "short-lived", nil)
 	must(t)(e.ec2.DeleteSecurityGroup(e.ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(id)}))
 	got := e.fetch(t, e.fetcher(nil), change.ResourceRef{Type: awsres.TypeSecurityGroup, Name: id, Account: motoAccount, Region: "us-east-1"})
 	if got.Exists || got.Doc != nil {
@@ -194,7 +202,7 @@ func TestFetchSecurityGroupMissing(t *testing.T) {
 // rules, read in parallel) against moto on loopback.
 func BenchmarkFetchSecurityGroup(b *testing.B) {
 	e := newEnv(b)
-	id := e.createGroup(b, "bench-web", "benchmark", map[string]string{"env": "bench"})
+	id := e.createGroup(b, e.n("bench-web"), "benchmark", map[string]string{"env": "bench"})
 	ssh := tcp(22)
 	ssh.IpRanges = []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}
 	must(b)(e.ec2.AuthorizeSecurityGroupIngress(e.ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: aws.String(id), IpPermissions: []ec2types.IpPermission{ssh}}))
@@ -275,12 +283,16 @@ func (p *ebsKeyProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestFetchAccountRegion(t *testing.T) {
+	// Each case uses its own Region: the setting is per Region and the
+	// emulator is shared.
 	tests := []struct {
-		name  string
-		setup func(t *testing.T, e *env) *awsres.AccountRegion
+		name   string
+		region string
+		setup  func(t *testing.T, e *env) *awsres.AccountRegion
 	}{
 		{
-			name: "compliant: encryption by default with a customer key",
+			name:   "compliant: encryption by default with a customer key",
+			region: "eu-west-1",
 			setup: func(t *testing.T, e *env) *awsres.AccountRegion {
 				key, err := e.kms.CreateKey(e.ctx, &kms.CreateKeyInput{Description: aws.String("ebs default")})
 				if err != nil {
@@ -292,7 +304,8 @@ func TestFetchAccountRegion(t *testing.T) {
 			},
 		},
 		{
-			name: "non-compliant: never enabled",
+			name:   "non-compliant: never enabled",
+			region: "eu-central-1",
 			setup: func(t *testing.T, e *env) *awsres.AccountRegion {
 				return &awsres.AccountRegion{Account: motoAccount, Region: e.region, EBSEncryptionByDefault: false, EBSDefaultKMSKeyID: "alias/aws/ebs"}
 			},
@@ -302,17 +315,16 @@ func TestFetchAccountRegion(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			proxy := newEBSKeyProxy(t)
-			// Another Region than the fetcher's default, to show the
-			// reference's Region is the one read.
-			eu := setupClients(e.ctx, proxy.URL, "eu-west-1")
-			want := tc.setup(t, eu)
+			// Not the fetcher's default Region, to show the reference's
+			// Region is the one read.
+			want := tc.setup(t, setupClients(e.ctx, proxy.URL, tc.region, e.suffix))
 			f := New(motoConfig(proxy.URL, "us-east-1"), &Options{Now: func() time.Time { return testClock }})
-			ref := change.ResourceRef{Type: awsres.TypeAccountRegion, ID: motoAccount + "/eu-west-1"}
-			got := e.fetch(t, f, ref)
+			id := motoAccount + "/" + tc.region
+			got := e.fetch(t, f, change.ResourceRef{Type: awsres.TypeAccountRegion, ID: id})
 			if !got.Exists {
 				t.Fatal("Exists = false")
 			}
-			assertRef(t, got.Ref, change.ResourceRef{Type: awsres.TypeAccountRegion, ID: motoAccount + "/eu-west-1", Name: motoAccount + "/eu-west-1", Account: motoAccount, Region: "eu-west-1"})
+			assertRef(t, got.Ref, change.ResourceRef{Type: awsres.TypeAccountRegion, ID: id, Name: id, Account: motoAccount, Region: tc.region})
 			assertJSON(t, "document", got.Doc, want)
 		})
 	}

@@ -70,13 +70,13 @@ func TestFetchUser(t *testing.T) {
 		{
 			name: "compliant: permissions through a group, one active key, no console",
 			setup: func(t *testing.T, e *env) *awsres.IAMUser {
-				u := e.createUser(t, "alice", "/engineering/", map[string]string{"team": "billing"})
-				must(t)(e.iam.CreateGroup(e.ctx, &iam.CreateGroupInput{GroupName: aws.String("developers")}))
-				must(t)(e.iam.AddUserToGroup(e.ctx, &iam.AddUserToGroupInput{GroupName: aws.String("developers"), UserName: aws.String("alice")}))
-				key := e.createAccessKey(t, "alice")
+				u := e.createUser(t, e.n("alice"), "/engineering/", map[string]string{"team": "billing"})
+				must(t)(e.iam.CreateGroup(e.ctx, &iam.CreateGroupInput{GroupName: aws.String(e.n("developers"))}))
+				must(t)(e.iam.AddUserToGroup(e.ctx, &iam.AddUserToGroupInput{GroupName: aws.String(e.n("developers")), UserName: aws.String(e.n("alice"))}))
+				key := e.createAccessKey(t, e.n("alice"))
 				return &awsres.IAMUser{
-					Name: "alice", ARN: aws.ToString(u.Arn), ID: aws.ToString(u.UserId), Path: "/engineering/", Created: u.CreateDate.UTC(),
-					Policies: []awsres.AttachedPolicy{}, Groups: []string{"developers"},
+					Name: e.n("alice"), ARN: aws.ToString(u.Arn), ID: aws.ToString(u.UserId), Path: "/engineering/", Created: u.CreateDate.UTC(),
+					Policies: []awsres.AttachedPolicy{}, Groups: []string{e.n("developers")},
 					AccessKeys: []awsres.AccessKey{{ID: aws.ToString(key.AccessKeyId), Status: "Active", Created: key.CreateDate.UTC()}},
 					Tags:       map[string]string{"team": "billing"},
 				}
@@ -85,19 +85,19 @@ func TestFetchUser(t *testing.T) {
 		{
 			name: "non-compliant: admin attached directly, inline wildcard, console, two keys",
 			setup: func(t *testing.T, e *env) *awsres.IAMUser {
-				u := e.createUser(t, "ops-bot", "/", nil)
-				must(t)(e.iam.AttachUserPolicy(e.ctx, &iam.AttachUserPolicyInput{UserName: aws.String("ops-bot"), PolicyArn: aws.String(adminAccessARN)}))
-				read := e.createPolicy(t, "read-invoices", readBucketsDoc)
-				must(t)(e.iam.AttachUserPolicy(e.ctx, &iam.AttachUserPolicyInput{UserName: aws.String("ops-bot"), PolicyArn: aws.String(read)}))
-				must(t)(e.iam.PutUserPolicy(e.ctx, &iam.PutUserPolicyInput{UserName: aws.String("ops-bot"), PolicyName: aws.String("break-glass"), PolicyDocument: aws.String(inlineStarDoc)}))
-				must(t)(e.iam.CreateLoginProfile(e.ctx, &iam.CreateLoginProfileInput{UserName: aws.String("ops-bot"), Password: aws.String("Correct-Horse-9-Battery")}))
-				k1, k2 := e.createAccessKey(t, "ops-bot"), e.createAccessKey(t, "ops-bot")
-				must(t)(e.iam.UpdateAccessKey(e.ctx, &iam.UpdateAccessKeyInput{UserName: aws.String("ops-bot"), AccessKeyId: k2.AccessKeyId, Status: iamtypes.StatusTypeInactive}))
+				u := e.createUser(t, e.n("ops-bot"), "/", nil)
+				must(t)(e.iam.AttachUserPolicy(e.ctx, &iam.AttachUserPolicyInput{UserName: aws.String(e.n("ops-bot")), PolicyArn: aws.String(adminAccessARN)}))
+				read := e.createPolicy(t, e.n("read-invoices"), readBucketsDoc)
+				must(t)(e.iam.AttachUserPolicy(e.ctx, &iam.AttachUserPolicyInput{UserName: aws.String(e.n("ops-bot")), PolicyArn: aws.String(read)}))
+				must(t)(e.iam.PutUserPolicy(e.ctx, &iam.PutUserPolicyInput{UserName: aws.String(e.n("ops-bot")), PolicyName: aws.String("break-glass"), PolicyDocument: aws.String(inlineStarDoc)}))
+				must(t)(e.iam.CreateLoginProfile(e.ctx, &iam.CreateLoginProfileInput{UserName: aws.String(e.n("ops-bot")), Password: aws.String("Correct-Horse-9-Battery")}))
+				k1, k2 := e.createAccessKey(t, e.n("ops-bot")), e.createAccessKey(t, e.n("ops-bot"))
+				must(t)(e.iam.UpdateAccessKey(e.ctx, &iam.UpdateAccessKeyInput{UserName: aws.String(e.n("ops-bot")), AccessKeyId: k2.AccessKeyId, Status: iamtypes.StatusTypeInactive}))
 				return &awsres.IAMUser{
-					Name: "ops-bot", ARN: aws.ToString(u.Arn), ID: aws.ToString(u.UserId), Path: "/", Created: u.CreateDate.UTC(),
+					Name: e.n("ops-bot"), ARN: aws.ToString(u.Arn), ID: aws.ToString(u.UserId), Path: "/", Created: u.CreateDate.UTC(),
 					Policies: []awsres.AttachedPolicy{
 						{Name: "AdministratorAccess", ARN: adminAccessARN, Kind: "aws_managed", Document: parsed(t, adminAccessDoc)},
-						{Name: "read-invoices", ARN: read, Kind: "managed", Document: parsed(t, readBucketsDoc)},
+						{Name: e.n("read-invoices"), ARN: read, Kind: "managed", Document: parsed(t, readBucketsDoc)},
 						{Name: "break-glass", Kind: "inline", Document: parsed(t, inlineStarDoc)},
 					},
 					Groups:        []string{},
@@ -140,16 +140,16 @@ func TestFetchRole(t *testing.T) {
 		{
 			name: "compliant: service trust, scoped managed policy",
 			setup: func(t *testing.T, e *env) *awsres.IAMRole {
-				out, err := e.iam.CreateRole(e.ctx, &iam.CreateRoleInput{RoleName: aws.String("invoice-worker"), Path: aws.String("/service/"),
+				out, err := e.iam.CreateRole(e.ctx, &iam.CreateRoleInput{RoleName: aws.String(e.n("invoice-worker")), Path: aws.String("/service/"),
 					AssumeRolePolicyDocument: aws.String(ec2TrustDoc), Tags: []iamtypes.Tag{{Key: aws.String("app"), Value: aws.String("invoices")}}})
 				if err != nil {
 					t.Fatal(err)
 				}
-				read := e.createPolicy(t, "read-invoices", readBucketsDoc)
-				must(t)(e.iam.AttachRolePolicy(e.ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("invoice-worker"), PolicyArn: aws.String(read)}))
+				read := e.createPolicy(t, e.n("read-invoices"), readBucketsDoc)
+				must(t)(e.iam.AttachRolePolicy(e.ctx, &iam.AttachRolePolicyInput{RoleName: aws.String(e.n("invoice-worker")), PolicyArn: aws.String(read)}))
 				return &awsres.IAMRole{
-					Name: "invoice-worker", ARN: aws.ToString(out.Role.Arn), ID: aws.ToString(out.Role.RoleId), Path: "/service/",
-					Policies:    []awsres.AttachedPolicy{{Name: "read-invoices", ARN: read, Kind: "managed", Document: parsed(t, readBucketsDoc)}},
+					Name: e.n("invoice-worker"), ARN: aws.ToString(out.Role.Arn), ID: aws.ToString(out.Role.RoleId), Path: "/service/",
+					Policies:    []awsres.AttachedPolicy{{Name: e.n("read-invoices"), ARN: read, Kind: "managed", Document: parsed(t, readBucketsDoc)}},
 					TrustPolicy: parsed(t, ec2TrustDoc),
 					Tags:        map[string]string{"app": "invoices"},
 				}
@@ -158,17 +158,17 @@ func TestFetchRole(t *testing.T) {
 		{
 			name: "non-compliant: anyone may assume it, inline admin",
 			setup: func(t *testing.T, e *env) *awsres.IAMRole {
-				out, err := e.iam.CreateRole(e.ctx, &iam.CreateRoleInput{RoleName: aws.String("legacy-admin"), AssumeRolePolicyDocument: aws.String(anyoneTrustDoc)})
+				out, err := e.iam.CreateRole(e.ctx, &iam.CreateRoleInput{RoleName: aws.String(e.n("legacy-admin")), AssumeRolePolicyDocument: aws.String(anyoneTrustDoc)})
 				if err != nil {
 					t.Fatal(err)
 				}
-				must(t)(e.iam.PutRolePolicy(e.ctx, &iam.PutRolePolicyInput{RoleName: aws.String("legacy-admin"), PolicyName: aws.String("everything"), PolicyDocument: aws.String(inlineStarDoc)}))
+				must(t)(e.iam.PutRolePolicy(e.ctx, &iam.PutRolePolicyInput{RoleName: aws.String(e.n("legacy-admin")), PolicyName: aws.String("everything"), PolicyDocument: aws.String(inlineStarDoc)}))
 				trust := parsed(t, anyoneTrustDoc)
 				if !trust.Statements[0].Public {
 					t.Fatal("fixture trust policy should parse as public")
 				}
 				return &awsres.IAMRole{
-					Name: "legacy-admin", ARN: aws.ToString(out.Role.Arn), ID: aws.ToString(out.Role.RoleId), Path: "/",
+					Name: e.n("legacy-admin"), ARN: aws.ToString(out.Role.Arn), ID: aws.ToString(out.Role.RoleId), Path: "/",
 					Policies:    []awsres.AttachedPolicy{{Name: "everything", Kind: "inline", Document: parsed(t, inlineStarDoc)}},
 					TrustPolicy: trust,
 					Tags:        map[string]string{},
@@ -198,26 +198,26 @@ func TestFetchGroup(t *testing.T) {
 		{
 			name: "compliant: scoped managed policy",
 			setup: func(t *testing.T, e *env) *awsres.IAMGroup {
-				out, err := e.iam.CreateGroup(e.ctx, &iam.CreateGroupInput{GroupName: aws.String("auditors"), Path: aws.String("/security/")})
+				out, err := e.iam.CreateGroup(e.ctx, &iam.CreateGroupInput{GroupName: aws.String(e.n("auditors")), Path: aws.String("/security/")})
 				if err != nil {
 					t.Fatal(err)
 				}
-				read := e.createPolicy(t, "read-invoices", readBucketsDoc)
-				must(t)(e.iam.AttachGroupPolicy(e.ctx, &iam.AttachGroupPolicyInput{GroupName: aws.String("auditors"), PolicyArn: aws.String(read)}))
-				return &awsres.IAMGroup{Name: "auditors", ARN: aws.ToString(out.Group.Arn), ID: aws.ToString(out.Group.GroupId), Path: "/security/",
-					Policies: []awsres.AttachedPolicy{{Name: "read-invoices", ARN: read, Kind: "managed", Document: parsed(t, readBucketsDoc)}}}
+				read := e.createPolicy(t, e.n("read-invoices"), readBucketsDoc)
+				must(t)(e.iam.AttachGroupPolicy(e.ctx, &iam.AttachGroupPolicyInput{GroupName: aws.String(e.n("auditors")), PolicyArn: aws.String(read)}))
+				return &awsres.IAMGroup{Name: e.n("auditors"), ARN: aws.ToString(out.Group.Arn), ID: aws.ToString(out.Group.GroupId), Path: "/security/",
+					Policies: []awsres.AttachedPolicy{{Name: e.n("read-invoices"), ARN: read, Kind: "managed", Document: parsed(t, readBucketsDoc)}}}
 			},
 		},
 		{
 			name: "non-compliant: admin managed and inline",
 			setup: func(t *testing.T, e *env) *awsres.IAMGroup {
-				out, err := e.iam.CreateGroup(e.ctx, &iam.CreateGroupInput{GroupName: aws.String("admins")})
+				out, err := e.iam.CreateGroup(e.ctx, &iam.CreateGroupInput{GroupName: aws.String(e.n("admins"))})
 				if err != nil {
 					t.Fatal(err)
 				}
-				must(t)(e.iam.AttachGroupPolicy(e.ctx, &iam.AttachGroupPolicyInput{GroupName: aws.String("admins"), PolicyArn: aws.String(adminAccessARN)}))
-				must(t)(e.iam.PutGroupPolicy(e.ctx, &iam.PutGroupPolicyInput{GroupName: aws.String("admins"), PolicyName: aws.String("extra"), PolicyDocument: aws.String(inlineStarDoc)}))
-				return &awsres.IAMGroup{Name: "admins", ARN: aws.ToString(out.Group.Arn), ID: aws.ToString(out.Group.GroupId), Path: "/",
+				must(t)(e.iam.AttachGroupPolicy(e.ctx, &iam.AttachGroupPolicyInput{GroupName: aws.String(e.n("admins")), PolicyArn: aws.String(adminAccessARN)}))
+				must(t)(e.iam.PutGroupPolicy(e.ctx, &iam.PutGroupPolicyInput{GroupName: aws.String(e.n("admins")), PolicyName: aws.String("extra"), PolicyDocument: aws.String(inlineStarDoc)}))
+				return &awsres.IAMGroup{Name: e.n("admins"), ARN: aws.ToString(out.Group.Arn), ID: aws.ToString(out.Group.GroupId), Path: "/",
 					Policies: []awsres.AttachedPolicy{
 						{Name: "AdministratorAccess", ARN: adminAccessARN, Kind: "aws_managed", Document: parsed(t, adminAccessDoc)},
 						{Name: "extra", Kind: "inline", Document: parsed(t, inlineStarDoc)},
@@ -247,32 +247,33 @@ func TestFetchPolicy(t *testing.T) {
 		{
 			name: "customer managed, second version default, attached twice",
 			setup: func(t *testing.T, e *env) (*awsres.IAMPolicy, map[string]string) {
-				out, err := e.iam.CreatePolicy(e.ctx, &iam.CreatePolicyInput{PolicyName: aws.String("read-invoices"), PolicyDocument: aws.String(readBucketsDoc),
+				out, err := e.iam.CreatePolicy(e.ctx, &iam.CreatePolicyInput{PolicyName: aws.String(e.n("read-invoices")), PolicyDocument: aws.String(readBucketsDoc),
 					Tags: []iamtypes.Tag{{Key: aws.String("owner"), Value: aws.String("billing")}}})
 				if err != nil {
 					t.Fatal(err)
 				}
 				arn := out.Policy.Arn
 				must(t)(e.iam.CreatePolicyVersion(e.ctx, &iam.CreatePolicyVersionInput{PolicyArn: arn, PolicyDocument: aws.String(readBucketsDocV2), SetAsDefault: true}))
-				e.createUser(t, "carol", "/", nil)
-				must(t)(e.iam.AttachUserPolicy(e.ctx, &iam.AttachUserPolicyInput{UserName: aws.String("carol"), PolicyArn: arn}))
-				must(t)(e.iam.CreateGroup(e.ctx, &iam.CreateGroupInput{GroupName: aws.String("finance")}))
-				must(t)(e.iam.AttachGroupPolicy(e.ctx, &iam.AttachGroupPolicyInput{GroupName: aws.String("finance"), PolicyArn: arn}))
-				return &awsres.IAMPolicy{Name: "read-invoices", ARN: aws.ToString(arn), DefaultVersion: "v2", Document: parsed(t, readBucketsDocV2), AttachmentCount: 2},
+				e.createUser(t, e.n("carol"), "/", nil)
+				must(t)(e.iam.AttachUserPolicy(e.ctx, &iam.AttachUserPolicyInput{UserName: aws.String(e.n("carol")), PolicyArn: arn}))
+				must(t)(e.iam.CreateGroup(e.ctx, &iam.CreateGroupInput{GroupName: aws.String(e.n("finance"))}))
+				must(t)(e.iam.AttachGroupPolicy(e.ctx, &iam.AttachGroupPolicyInput{GroupName: aws.String(e.n("finance")), PolicyArn: arn}))
+				return &awsres.IAMPolicy{Name: e.n("read-invoices"), ARN: aws.ToString(arn), DefaultVersion: "v2", Document: parsed(t, readBucketsDocV2), AttachmentCount: 2},
 					map[string]string{"owner": "billing"}
 			},
 		},
 		{
 			name: "AWS managed admin policy",
 			setup: func(t *testing.T, e *env) (*awsres.IAMPolicy, map[string]string) {
-				e.createUser(t, "dave", "/", nil)
-				must(t)(e.iam.AttachUserPolicy(e.ctx, &iam.AttachUserPolicyInput{UserName: aws.String("dave"), PolicyArn: aws.String(adminAccessARN)}))
-				pol, err := e.iam.GetPolicy(e.ctx, &iam.GetPolicyInput{PolicyArn: aws.String(adminAccessARN)})
+				// Other tests attach it too: count from what it was.
+				before, err := e.iam.GetPolicy(e.ctx, &iam.GetPolicyInput{PolicyArn: aws.String(adminAccessARN)})
 				if err != nil {
 					t.Fatal(err)
 				}
-				return &awsres.IAMPolicy{Name: "AdministratorAccess", ARN: adminAccessARN, AWSManaged: true, DefaultVersion: aws.ToString(pol.Policy.DefaultVersionId),
-					Document: parsed(t, adminAccessDoc), AttachmentCount: 1}, map[string]string{}
+				e.createUser(t, e.n("dave"), "/", nil)
+				must(t)(e.iam.AttachUserPolicy(e.ctx, &iam.AttachUserPolicyInput{UserName: aws.String(e.n("dave")), PolicyArn: aws.String(adminAccessARN)}))
+				return &awsres.IAMPolicy{Name: "AdministratorAccess", ARN: adminAccessARN, AWSManaged: true, DefaultVersion: aws.ToString(before.Policy.DefaultVersionId),
+					Document: parsed(t, adminAccessDoc), AttachmentCount: int64(aws.ToInt32(before.Policy.AttachmentCount)) + 1}, map[string]string{}
 			},
 		},
 	}
@@ -297,15 +298,15 @@ func TestFetchPolicy(t *testing.T) {
 
 func TestFetchIAMMissing(t *testing.T) {
 	e := newEnv(t)
-	pol := e.createPolicy(t, "short-lived", readBucketsDoc)
+	pol := e.createPolicy(t, e.n("short-lived"), readBucketsDoc)
 	must(t)(e.iam.DeletePolicy(e.ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(pol)}))
-	e.createUser(t, "mallory", "/", nil)
-	must(t)(e.iam.DeleteUser(e.ctx, &iam.DeleteUserInput{UserName: aws.String("mallory")}))
+	e.createUser(t, e.n("mallory"), "/", nil)
+	must(t)(e.iam.DeleteUser(e.ctx, &iam.DeleteUserInput{UserName: aws.String(e.n("mallory"))}))
 	f := e.fetcher(nil)
 	for _, ref := range []change.ResourceRef{
-		{Type: awsres.TypeIAMUser, ID: "arn:aws:iam::" + motoAccount + ":user/mallory", Account: motoAccount},
-		{Type: awsres.TypeIAMRole, Name: "deleted-role", Account: motoAccount},
-		{Type: awsres.TypeIAMGroup, Name: "deleted-group", Account: motoAccount},
+		{Type: awsres.TypeIAMUser, ID: "arn:aws:iam::" + motoAccount + ":user/" + e.n("mallory"), Account: motoAccount},
+		{Type: awsres.TypeIAMRole, Name: e.n("deleted-role"), Account: motoAccount},
+		{Type: awsres.TypeIAMGroup, Name: e.n("deleted-group"), Account: motoAccount},
 		{Type: awsres.TypeIAMPolicy, ID: pol, Account: motoAccount},
 	} {
 		t.Run(ref.Type, func(t *testing.T) {

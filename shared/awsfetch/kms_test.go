@@ -30,9 +30,9 @@ func TestFetchKey(t *testing.T) {
 			name: "compliant: customer key with rotation, named by alias",
 			setup: func(t *testing.T, e *env) (change.ResourceRef, *awsres.KMSKey) {
 				md := e.createKey(t, &kms.CreateKeyInput{Description: aws.String("payments data"), KeyUsage: kmstypes.KeyUsageTypeEncryptDecrypt, Tags: []kmstypes.Tag{{TagKey: aws.String("team"), TagValue: aws.String("payments")}}})
-				must(t)(e.kms.CreateAlias(e.ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/payments"), TargetKeyId: md.KeyId}))
+				must(t)(e.kms.CreateAlias(e.ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/" + e.n("payments")), TargetKeyId: md.KeyId}))
 				must(t)(e.kms.EnableKeyRotation(e.ctx, &kms.EnableKeyRotationInput{KeyId: md.KeyId}))
-				return change.ResourceRef{Type: awsres.TypeKMSKey, Name: "alias/payments", Account: motoAccount, Region: "us-east-1"},
+				return change.ResourceRef{Type: awsres.TypeKMSKey, Name: "alias/" + e.n("payments"), Account: motoAccount, Region: "us-east-1"},
 					&awsres.KMSKey{
 						ID: aws.ToString(md.KeyId), ARN: aws.ToString(md.Arn), Description: "payments data", Manager: "CUSTOMER",
 						Spec: "SYMMETRIC_DEFAULT", Usage: "ENCRYPT_DECRYPT", State: "Enabled", Origin: "AWS_KMS",

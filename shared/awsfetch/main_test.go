@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,8 +25,13 @@ import (
 )
 
 // emulator is the package's one moto_server (it takes most of a second to
-// start). Tests reset it rather than start their own.
+// start). Tests share it without resetting it: with AWS managed policies
+// loaded, a reset costs seconds, so each test names its resources uniquely
+// (env.n) and sets the account-wide settings it depends on itself.
 var emulator *motoserver.Server
+
+// envSeq makes the resource names of each env unique.
+var envSeq atomic.Int64
 
 // motoAccount is the account moto uses for every resource.
 const motoAccount = "123456789012"
@@ -51,11 +57,12 @@ func TestMain(m *testing.M) {
 // testClock is the fixed time every test fetcher reports as ObservedAt.
 var testClock = time.Date(2026, 12, 4, 3, 0, 0, 0, time.UTC)
 
-// env is a fresh emulator with SDK clients for setting resources up in one
-// Region. The clients are plain SDK clients, independent of the Fetcher.
+// env holds SDK clients for setting resources up in one Region of the
+// emulator. The clients are plain SDK clients, independent of the Fetcher.
 type env struct {
 	ctx    context.Context
 	region string
+	suffix string
 	s3     *s3.Client
 	s3c    *s3control.Client
 	ec2    *ec2.Client
@@ -66,19 +73,18 @@ type env struct {
 }
 
 func newEnv(tb testing.TB) *env {
-	tb.Helper()
-	ctx := tb.Context()
-	if err := emulator.Reset(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	return setupClients(ctx, emulator.URL, "us-east-1")
+	return setupClients(tb.Context(), emulator.URL, "us-east-1", fmt.Sprintf("t%d", envSeq.Add(1)))
 }
 
-func setupClients(ctx context.Context, url, region string) *env {
+// n returns a realistic resource name unique to this env.
+func (e *env) n(base string) string { return base + "-" + e.suffix }
+
+func setupClients(ctx context.Context, url, region, suffix string) *env {
 	cfg := motoConfig(url, region)
 	return &env{
 		ctx:    ctx,
 		region: region,
+		suffix: suffix,
 		s3:     s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
 		s3c: s3control.NewFromConfig(cfg, func(o *s3control.Options) {
 			o.EndpointResolverV2 = accountInHeader{next: s3control.NewDefaultEndpointResolverV2()}
@@ -93,7 +99,7 @@ func setupClients(ctx context.Context, url, region string) *env {
 
 // in returns the same emulator's clients for another Region.
 func (e *env) in(region string) *env {
-	return setupClients(e.ctx, emulator.URL, region)
+	return setupClients(e.ctx, emulator.URL, region, e.suffix)
 }
 
 func motoConfig(url, region string) aws.Config {

@@ -70,7 +70,7 @@ func TestFetchBucket(t *testing.T) {
 		{
 			name: "compliant",
 			setup: func(t *testing.T, e *env) (change.ResourceRef, *awsres.S3Bucket) {
-				const b, logs = "acme-prod-invoices", "acme-prod-access-logs"
+				b, logs := e.n("acme-prod-invoices"), e.n("acme-prod-access-logs")
 				e.createBucket(t, logs)
 				must(t)(e.s3.PutBucketAcl(e.ctx, &s3.PutBucketAclInput{Bucket: aws.String(logs),
 					GrantWrite: aws.String("uri=http://acs.amazonaws.com/groups/s3/LogDelivery"), GrantReadACP: aws.String("uri=http://acs.amazonaws.com/groups/s3/LogDelivery")}))
@@ -116,7 +116,7 @@ func TestFetchBucket(t *testing.T) {
 		{
 			name: "non-compliant: public ACL and policy, nothing configured",
 			setup: func(t *testing.T, e *env) (change.ResourceRef, *awsres.S3Bucket) {
-				const b = "acme-marketing-assets"
+				b := e.n("acme-marketing-assets")
 				e.createBucket(t, b)
 				e.putAccountPAB(t, nil)
 				must(t)(e.s3.PutBucketOwnershipControls(e.ctx, &s3.PutBucketOwnershipControlsInput{Bucket: aws.String(b), OwnershipControls: &s3types.OwnershipControls{
@@ -147,7 +147,7 @@ func TestFetchBucket(t *testing.T) {
 		{
 			name: "bucket in another Region than the event's",
 			setup: func(t *testing.T, e *env) (change.ResourceRef, *awsres.S3Bucket) {
-				const b = "acme-eu-backups"
+				b := e.n("acme-eu-backups")
 				e.in("eu-west-1").createBucket(t, b)
 				e.putAccountPAB(t, nil)
 				return change.ResourceRef{Type: awsres.TypeS3Bucket, ID: "arn:aws:s3:::" + b, Account: motoAccount, Region: "us-east-1"},
@@ -172,28 +172,30 @@ func TestFetchBucket(t *testing.T) {
 
 func TestFetchBucketMissing(t *testing.T) {
 	e := newEnv(t)
-	e.createBucket(t, "acme-short-lived")
+	b := e.n("acme-short-lived")
+	e.createBucket(t, b)
 	f := e.fetcher(&Options{AccountID: motoAccount})
-	ref := change.ResourceRef{Type: awsres.TypeS3Bucket, ID: "arn:aws:s3:::acme-short-lived", Region: "us-east-1"}
+	ref := change.ResourceRef{Type: awsres.TypeS3Bucket, ID: "arn:aws:s3:::" + b, Region: "us-east-1"}
 	if got := e.fetch(t, f, ref); !got.Exists {
 		t.Fatal("bucket should exist before it is deleted")
 	}
-	must(t)(e.s3.DeleteBucket(e.ctx, &s3.DeleteBucketInput{Bucket: aws.String("acme-short-lived")}))
+	must(t)(e.s3.DeleteBucket(e.ctx, &s3.DeleteBucketInput{Bucket: aws.String(b)}))
 	got := e.fetch(t, f, ref)
 	if got.Exists || got.Doc != nil || got.Tags != nil {
 		t.Errorf("deleted bucket: Exists=%v Doc=%v Tags=%v, want false, nil, nil", got.Exists, got.Doc, got.Tags)
 	}
-	assertRef(t, got.Ref, change.ResourceRef{Type: awsres.TypeS3Bucket, ID: "arn:aws:s3:::acme-short-lived", Name: "acme-short-lived", Account: motoAccount, Region: "us-east-1"})
+	assertRef(t, got.Ref, change.ResourceRef{Type: awsres.TypeS3Bucket, ID: "arn:aws:s3:::" + b, Name: b, Account: motoAccount, Region: "us-east-1"})
 }
 
 // BenchmarkFetchBucket measures one full bucket fetch (location, then nine
 // reads in parallel) against moto on loopback.
 func BenchmarkFetchBucket(b *testing.B) {
 	e := newEnv(b)
-	e.createBucket(b, "acme-bench-bucket")
-	must(b)(e.s3.PutBucketPolicy(e.ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("acme-bench-bucket"), Policy: aws.String(publicRead)}))
+	name := e.n("acme-bench-bucket")
+	e.createBucket(b, name)
+	must(b)(e.s3.PutBucketPolicy(e.ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(name), Policy: aws.String(publicRead)}))
 	f := e.fetcher(&Options{AccountID: motoAccount})
-	ref := change.ResourceRef{Type: awsres.TypeS3Bucket, ID: "arn:aws:s3:::acme-bench-bucket", Region: "us-east-1"}
+	ref := change.ResourceRef{Type: awsres.TypeS3Bucket, ID: "arn:aws:s3:::" + name, Region: "us-east-1"}
 	for b.Loop() {
 		if _, err := f.Fetch(e.ctx, ref); err != nil {
 			b.Fatal(err)

@@ -14,45 +14,94 @@ import (
 	"github.com/driftwatch/driftwatch/shared/store"
 )
 
+// deliverPending renders a pending alert and then, while a concurrent
+// worker moved the posture on during the rendering (its own claim was
+// refused because this worker held the lease), renders again so that the
+// message never stays behind the stored posture.
+func (d *Detector) deliverPending(ctx context.Context, st store.ResourceState, log *slog.Logger) (bool, error) {
+	notifiedAny := false
+	for range maxConflicts {
+		notified, rendered, err := d.deliver(ctx, st, log)
+		notifiedAny = notifiedAny || notified
+		if err != nil || !rendered {
+			return notifiedAny, err
+		}
+		fresh, err := d.store.GetResource(ctx, st.Key)
+		if err != nil {
+			return notifiedAny, fmt.Errorf("re-read posture of %s: %w", st.Key, err)
+		}
+		st = fresh
+		if !st.Alert.Pending() {
+			return notifiedAny, nil
+		}
+	}
+	return notifiedAny, nil
+}
+
 // deliver renders the alert of a resource whose failing set changed: a new
 // message when drift opens, an in-place update while the message is open
 // (including its resolution). The alert claim makes it exactly-once across
 // concurrent workers and redeliveries.
-func (d *Detector) deliver(ctx context.Context, st store.ResourceState, log *slog.Logger) (bool, error) {
+// It reports whether a message was posted or updated and whether this worker
+// rendered the revision (held the claim).
+func (d *Detector) deliver(ctx context.Context, st store.ResourceState, log *slog.Logger) (notified, rendered bool, err error) {
 	rev := st.Alert.WantRevision
-	if err := d.store.ClaimAlert(ctx, st.Key, rev, d.opts.Now(), d.opts.AlertLease); err != nil {
+	// The claim returns the alert bookkeeping as stored now: another worker
+	// may have posted the message after this one read the state.
+	cur, err := d.store.ClaimAlert(ctx, st.Key, rev, d.opts.Now(), d.opts.AlertLease)
+	if err != nil {
 		if errors.Is(err, store.ErrClaimed) {
-			return false, nil
+			return false, false, nil
 		}
-		return false, fmt.Errorf("claim alert of %s: %w", st.Key, err)
+		return false, false, fmt.Errorf("claim alert of %s: %w", st.Key, err)
 	}
+	if cur.WantRevision > rev {
+		// A concurrent worker moved the posture on since this one read it:
+		// render the newest posture under this claim.
+		fresh, err := d.store.GetResource(ctx, st.Key)
+		if err != nil {
+			return false, false, fmt.Errorf("re-read posture of %s: %w", st.Key, err)
+		}
+		st, rev = fresh, cur.WantRevision
+	}
+	st.Alert = cur
 	findings, err := d.store.Findings(ctx, st.Key)
 	if err != nil {
-		return false, fmt.Errorf("read findings of %s: %w", st.Key, err)
+		return false, false, fmt.Errorf("read findings of %s: %w", st.Key, err)
 	}
 	failing := st.Failing()
 	a := d.buildAlert(st, failing, findings)
 	ref := st.Alert.Ref
-	notified := false
-	switch {
-	case st.Alert.Open && !ref.IsZero():
-		if err := d.notify.Update(ctx, ref, a); err != nil {
-			return false, fmt.Errorf("update alert of %s: %w", st.Key, err)
+	reopen := false
+	if st.Alert.Open && !ref.IsZero() {
+		err := d.notify.Update(ctx, ref, a)
+		switch {
+		case errors.Is(err, alert.ErrMessageGone) && len(failing) > 0:
+			log.Warn("alert message gone, posting it again", "channel", ref.Channel, "ts", ref.TS)
+			reopen = true
+		case errors.Is(err, alert.ErrMessageGone):
+			log.Warn("alert message gone, nothing left to show", "channel", ref.Channel, "ts", ref.TS)
+		case err != nil:
+			return false, false, fmt.Errorf("update alert of %s: %w", st.Key, err)
+		default:
+			notified = true
+			log.Info("alert updated", "state", string(a.State), "channel", ref.Channel, "ts", ref.TS)
 		}
-		notified = true
-		log.Info("alert updated", "state", string(a.State), "channel", ref.Channel, "ts", ref.TS)
+	}
+	switch {
+	case st.Alert.Open && !ref.IsZero() && !reopen:
 	case len(failing) > 0:
 		a.Note = ""
 		if ref, err = d.notify.Post(ctx, a); err != nil {
-			return false, fmt.Errorf("post alert of %s: %w", st.Key, err)
+			return false, false, fmt.Errorf("post alert of %s: %w", st.Key, err)
 		}
 		notified = true
 		log.Info("alert posted", "severity", string(a.Severity()), "channel", ref.Channel, "ts", ref.TS)
 	}
 	if err := d.store.RecordAlert(ctx, st.Key, rev, ref, len(failing) > 0, failing); err != nil {
-		return notified, fmt.Errorf("record alert of %s: %w", st.Key, err)
+		return notified, false, fmt.Errorf("record alert of %s: %w", st.Key, err)
 	}
-	return notified, nil
+	return notified, true, nil
 }
 
 // buildAlert assembles what the message shows from the stored state and

@@ -199,7 +199,7 @@ func (d *Detector) observe(ctx context.Context, c change.Change, ref change.Reso
 		if p.obs == nil {
 			if prev.Alert.Pending() {
 				// An earlier alert delivery failed: finish it.
-				ro.Notified, err = d.deliver(ctx, prev, log)
+				ro.Notified, err = d.deliverPending(ctx, prev, log)
 			}
 			return ro, err
 		}
@@ -219,7 +219,7 @@ func (d *Detector) observe(ctx context.Context, c change.Change, ref change.Reso
 			log.Info("posture drifted", "opened", p.drift.Opened, "resolved", p.drift.Resolved, "failing", p.failing)
 		}
 		if saved.Alert.Pending() {
-			ro.Notified, err = d.deliver(ctx, saved, log)
+			ro.Notified, err = d.deliverPending(ctx, saved, log)
 		}
 		return ro, err
 	}

@@ -457,6 +457,7 @@ type activation struct {
 	now      ref.Val
 }
 
+// ResolveName implements interpreter.Activation.
 func (a *activation) ResolveName(name string) (any, bool) {
 	switch name {
 	case "resource":
@@ -471,4 +472,5 @@ func (a *activation) ResolveName(name string) (any, bool) {
 	return nil, false
 }
 
+// Parent implements interpreter.Activation; there is no enclosing scope.
 func (a *activation) Parent() interpreter.Activation { return nil }

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -381,4 +382,25 @@ func TestEngineLookups(t *testing.T) {
 	if got, want := path.Base(r.Source), r.ID+".yaml"; got != want {
 		t.Errorf("Source %s, want %s", got, want)
 	}
+}
+
+// TestEvaluateConcurrent: one Engine serves concurrent events (run with
+// -race); results do not depend on interleaving.
+func TestEvaluateConcurrent(t *testing.T) {
+	e := builtinEngine(t)
+	f, res := loadFixture(t, filepath.Join(fixtureDir, "aws_s3_bucket_acl_no_public_grants", "fail-allusers-read.json"), awsres.TypeS3Bucket)
+	ec := EvalContext{Now: f.Now, Account: f.Account}
+	want := e.Evaluate(res, ec)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				if got := e.Evaluate(res, ec); !slices.Equal(got, want) {
+					t.Errorf("concurrent Evaluate = %v, want %v", got, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

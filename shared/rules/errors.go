@@ -26,6 +26,7 @@ type RuleError struct {
 	Msg string
 }
 
+// Error formats the problem as "file:line: field: message".
 func (e *RuleError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.File)

@@ -72,7 +72,8 @@ const (
 	// MissingNotApplicable: a deleted resource has no posture (the default).
 	MissingNotApplicable WhenMissing = "not_applicable"
 	// MissingFail: deleting the resource is itself the drift (a CloudTrail
-	// trail).
+	// trail). The rule's when is not consulted: there is no document left
+	// to scope on.
 	MissingFail WhenMissing = "fail"
 )
 
@@ -117,7 +118,8 @@ func Parse(name string, data []byte) (Spec, error) {
 	case err == nil:
 		return Spec{}, &RuleError{File: name, Line: next.Line, Msg: "more than one YAML document (one rule per file)"}
 	case !errors.Is(err, io.EOF):
-		return Spec{}, yamlError(name, err, lines)
+		// lines describe the first document, not this one.
+		return Spec{}, yamlError(name, err, nil)
 	}
 	s.Source = name
 	s.lines = lines

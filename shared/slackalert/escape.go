@@ -50,6 +50,9 @@ func EscapeCode(s string) string {
 	if c == "" {
 		return "_(empty)_"
 	}
+	if !strings.ContainsAny(c, "&<>`") {
+		return "`" + c + "`"
+	}
 	var b strings.Builder
 	b.Grow(len(c) + 8)
 	b.WriteByte('`')
@@ -77,6 +80,9 @@ func escapeText(s string, multiline bool) string {
 	c := clean(s, multiline)
 	if !multiline {
 		c = collapseSpace(c)
+	}
+	if !strings.ContainsAny(c, "&<>*_~`:") {
+		return c // nothing to neutralize ('>' included, so no quote either)
 	}
 	rs := []rune(c)
 	var b strings.Builder

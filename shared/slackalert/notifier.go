@@ -27,18 +27,28 @@ var (
 	ErrRateLimited = errors.New("slack rate limited")
 	// ErrMessageNotFound: the message to update no longer exists (someone
 	// deleted it); post a new one.
-	ErrMessageNotFound = errors.New("slack message not found")
+	// It is alert.ErrMessageGone, which the pipeline answers by posting anew.
+	ErrMessageNotFound = alert.ErrMessageGone
 	// ErrInvalidRef: Update got a reference without channel or ts.
 	ErrInvalidRef = errors.New("invalid slack message reference")
 )
 
 // Defaults for Options.
 const (
-	DefaultMaxWait     = 3 * time.Second
+	// DefaultMaxWait is the longest Retry-After waited out in-process.
+	// Slack's chat methods allow about one message per second per channel,
+	// so a short burst clears within it; a Lambda has time to spare.
+	DefaultMaxWait = 3 * time.Second
+	// DefaultMaxAttempts bounds the calls for one operation while rate
+	// limited.
 	DefaultMaxAttempts = 3
+)
+
+const (
 	// minRateLimitWait applies when Slack rate-limits without Retry-After.
 	minRateLimitWait = time.Second
-	maxNote          = 3000
+	// maxNote bounds a thread reply; Slack's own text limit is far higher.
+	maxNote = 3000
 )
 
 // Ref locates a posted message (channel id + ts). It is the store's

@@ -28,9 +28,11 @@ import (
 
 // Block IDs and action IDs other packages rely on.
 const (
-	// ActionsBlockID is the block_id of the actions block, always the last
-	// block of an open alert. The interactivity handler adds Remediate and
-	// Accept-risk buttons to it and finds clicks by it.
+	// ActionsBlockID is the block_id of the actions block, the last block
+	// of the message when it has any button (today only "Open in console",
+	// left out for a deleted resource or a missing/unsafe console URL). The
+	// interactivity work adds Remediate and Accept-risk buttons to it and
+	// finds clicks by it.
 	ActionsBlockID = "driftwatch_actions"
 	// OpenConsoleActionID is the action_id of the "Open in console" link
 	// button. Slack still sends a block_actions event for URL buttons; the

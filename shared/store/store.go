@@ -41,6 +41,7 @@ func KeyOf(ref change.ResourceRef) Key {
 	return Key{Cloud: ref.Cloud, Account: ref.Account, ResourceID: ref.ID}
 }
 
+// String returns the key as "cloud|account|resource id", for logs and errors.
 func (k Key) String() string { return string(k.Cloud) + "|" + k.Account + "|" + k.ResourceID }
 
 // ChangeRef records the change whose processing wrote a state or opened or

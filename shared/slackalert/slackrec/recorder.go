@@ -32,8 +32,11 @@ import (
 
 // Recorded Slack methods.
 const (
-	MethodPostMessage   = "chat.postMessage"
-	MethodUpdate        = "chat.update"
+	// MethodPostMessage posts a message or a thread reply.
+	MethodPostMessage = "chat.postMessage"
+	// MethodUpdate rewrites a posted message.
+	MethodUpdate = "chat.update"
+	// MethodPostEphemeral shows a message to one user only.
 	MethodPostEphemeral = "chat.postEphemeral"
 )
 

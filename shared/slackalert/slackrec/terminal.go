@@ -31,6 +31,12 @@ const (
 	ansiReset    = "\x1b[0m"
 	ruleLine     = "────────────────────────────────────────────────────────────"
 	maxTermWidth = 100
+	// maxSpan bounds how far a code span, control sequence or format span
+	// is looked for, and maxDepth how deeply format spans nest, so that
+	// hostile input cannot make rendering quadratic.
+	maxSpan      = 1000
+	maxShortcode = 64
+	maxDepth     = 4
 )
 
 // emojiGlyph maps the shortcodes driftwatch messages use to glyphs;
@@ -152,7 +158,7 @@ func (t termRenderer) text(x termText) string {
 	if x.Type == "plain_text" {
 		return emojify(sanitize(x.Text))
 	}
-	return t.mrkdwn(x.Text)
+	return t.mrkdwn(sanitize(x.Text), 0)
 }
 
 // field renders "*Label*\nvalue\nmore" as "Label: value · more".
@@ -192,29 +198,28 @@ func (t termRenderer) element(raw json.RawMessage) string {
 	return "[" + sanitize(e.Type) + "]"
 }
 
-// mrkdwn converts Slack mrkdwn to terminal text.
-func (t termRenderer) mrkdwn(s string) string {
-	s = sanitize(s)
+// mrkdwn converts Slack mrkdwn (already sanitized) to terminal text.
+func (t termRenderer) mrkdwn(s string, depth int) string {
 	var b strings.Builder
 	rs := []rune(s)
 	for i := 0; i < len(rs); i++ {
 		r := rs[i]
 		switch r {
 		case '`':
-			if j := indexRune(rs, i+1, '`'); j > i {
+			if j := indexRune(rs, i+1, '`', maxSpan); j > i {
 				b.WriteString(t.style(ansiCyan, entities(string(rs[i+1:j]))))
 				i = j
 				continue
 			}
 		case '<':
-			if j := indexRune(rs, i+1, '>'); j > i {
+			if j := indexRune(rs, i+1, '>', maxSpan); j > i {
 				b.WriteString(t.control(string(rs[i+1 : j])))
 				i = j
 				continue
 			}
 		case '*', '_', '~':
-			if j := closer(rs, i); j > 0 {
-				inner := t.mrkdwn(string(rs[i+1 : j]))
+			if j := closer(rs, i); j > 0 && depth < maxDepth {
+				inner := t.mrkdwn(string(rs[i+1:j]), depth+1)
 				switch r {
 				case '*':
 					b.WriteString(t.style(ansiBold, inner))
@@ -227,7 +232,7 @@ func (t termRenderer) mrkdwn(s string) string {
 				continue
 			}
 		case ':':
-			if j := indexRune(rs, i+1, ':'); j > i+1 {
+			if j := indexRune(rs, i+1, ':', maxShortcode); j > i+1 {
 				if g, ok := emojiGlyph(string(rs[i+1 : j])); ok {
 					b.WriteString(g)
 					i = j
@@ -235,7 +240,7 @@ func (t termRenderer) mrkdwn(s string) string {
 				}
 			}
 		case '&':
-			if j := indexRune(rs, i+1, ';'); j > i && j-i <= 5 {
+			if j := indexRune(rs, i+1, ';', 5); j > i {
 				if e := entities(string(rs[i : j+1])); e != string(rs[i:j+1]) {
 					b.WriteString(e)
 					i = j
@@ -284,7 +289,7 @@ func closer(rs []rune, i int) int {
 	if i > 0 && !boundary(rs[i-1]) || i+1 >= len(rs) || unicode.IsSpace(rs[i+1]) {
 		return -1
 	}
-	for j := i + 2; j < len(rs); j++ {
+	for j := i + 2; j < len(rs) && j <= i+maxSpan; j++ {
 		if rs[j] == '\n' {
 			return -1
 		}
@@ -297,8 +302,9 @@ func closer(rs []rune, i int) int {
 
 func boundary(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) && r != '_' }
 
-func indexRune(rs []rune, from int, r rune) int {
-	for j := from; j < len(rs); j++ {
+// indexRune finds r in rs[from:] on the same line, at most limit runes on.
+func indexRune(rs []rune, from int, r rune, limit int) int {
+	for j := from; j < len(rs) && j < from+limit; j++ {
 		if rs[j] == r {
 			return j
 		}
@@ -321,7 +327,7 @@ func emojify(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(rs); i++ {
 		if rs[i] == ':' {
-			if j := indexRune(rs, i+1, ':'); j > i+1 {
+			if j := indexRune(rs, i+1, ':', maxShortcode); j > i+1 {
 				if g, ok := emojiGlyph(string(rs[i+1 : j])); ok {
 					b.WriteString(g)
 					i = j
