@@ -56,48 +56,90 @@ const maxDepth = 10000
 var errSyntax = errors.New("invalid JSON")
 
 // readProbe validates data as a single JSON value and returns its probe
-// fields when it is an object.
+// fields when it is an object, in one pass.
 func readProbe(data []byte) (probe, error) {
 	var p probe
 	s := scanner{data: data}
 	s.space()
-	start := s.pos
-	if err := s.value(0); err != nil {
-		return p, syntaxError(data, err)
-	}
-	s.space()
-	if s.pos != len(data) {
+	if s.pos >= len(data) {
 		return p, syntaxError(data, errSyntax)
 	}
-	switch data[start] {
-	case '{':
-	case 'n':
-		return p, nil // null decodes to nothing, as with json.Unmarshal
-	default:
-		return p, fmt.Errorf("the event is a JSON %s, not an object", kindOf(data[start]))
+	start := s.pos
+	var typeErr error
+	var err error
+	if data[start] == '{' {
+		typeErr, err = s.members(&p)
+	} else {
+		err = s.value(0)
 	}
-	// The object is valid: walk its members without further checks.
-	s.pos = start + 1
-	s.space()
-	for s.data[s.pos] != '}' {
-		keyStart := s.pos
-		s.str()
-		key := data[keyStart:s.pos]
+	if err == nil {
 		s.space()
-		s.pos++ // ':'
+		if s.pos != len(data) {
+			err = errSyntax
+		}
+	}
+	// Like encoding/json, report bad syntax before a field of the wrong
+	// type.
+	switch {
+	case err != nil:
+		return probe{}, syntaxError(data, err)
+	case typeErr != nil:
+		return probe{}, typeErr
+	}
+	switch data[start] {
+	case '{', 'n': // null decodes to nothing, as with json.Unmarshal
+		return p, nil
+	}
+	return probe{}, fmt.Errorf("the event is a JSON %s, not an object", kindOf(data[start]))
+}
+
+// members validates the top-level object at s.pos and sets p's fields
+// from its members. A member of the wrong type does not stop the scan.
+func (s *scanner) members(p *probe) (typeErr, err error) {
+	d := s.data
+	s.pos++
+	s.space()
+	if s.pos < len(d) && d[s.pos] == '}' {
+		s.pos++
+		return nil, nil
+	}
+	for {
+		if s.pos >= len(d) || d[s.pos] != '"' {
+			return typeErr, errSyntax
+		}
+		keyStart := s.pos
+		if err := s.str(); err != nil {
+			return typeErr, err
+		}
+		key := d[keyStart:s.pos]
+		s.space()
+		if s.pos >= len(d) || d[s.pos] != ':' {
+			return typeErr, errSyntax
+		}
+		s.pos++
 		s.space()
 		valStart := s.pos
-		_ = s.value(0)
-		if err := p.set(key, data[valStart:s.pos]); err != nil {
-			return p, err
+		if err := s.value(1); err != nil {
+			return typeErr, err
+		}
+		if typeErr == nil {
+			typeErr = p.set(key, d[valStart:s.pos])
 		}
 		s.space()
-		if s.data[s.pos] == ',' {
+		if s.pos >= len(d) {
+			return typeErr, errSyntax
+		}
+		switch d[s.pos] {
+		case ',':
 			s.pos++
 			s.space()
+		case '}':
+			s.pos++
+			return typeErr, nil
+		default:
+			return typeErr, errSyntax
 		}
 	}
-	return p, nil
 }
 
 // syntaxError reports invalid input with encoding/json's message, which
