@@ -182,10 +182,9 @@ func TestOperations(t *testing.T) {
 		{op: "DisableEbsEncryptionByDefault", src: "targeted/DisableEbsEncryptionByDefault.json#0", base: "DisableEbsEncryptionByDefault",
 			edit: withEventID, want: many(ref{awsres.TypeAccountRegion, "123456789/us-east-1", "123456789/us-east-1", "123456789", "us-east-1"})},
 		{op: "ModifyEbsDefaultKmsKeyId", src: "targeted/DisableEbsEncryptionByDefault.json#0", base: "DisableEbsEncryptionByDefault",
-			req: map[string]any{"kmsKeyId": "alias/ebs"}, edit: withEventID,
-			want: many(ref{awsres.TypeAccountRegion, "123456789/us-east-1", "123456789/us-east-1", "123456789", "us-east-1"})},
+			req: map[string]any{"kmsKeyId": "alias/ebs"}, edit: withEventID, drop: change.ReasonUnsupported},
 		{op: "ResetEbsDefaultKmsKeyId", src: "targeted/DisableEbsEncryptionByDefault.json#0", base: "DisableEbsEncryptionByDefault",
-			edit: withEventID, want: many(ref{awsres.TypeAccountRegion, "123456789/us-east-1", "123456789/us-east-1", "123456789", "us-east-1"})},
+			edit: withEventID, drop: change.ReasonUnsupported},
 
 		// EC2 security groups.
 		{op: "AuthorizeSecurityGroupIngress", src: "targeted/AuthorizeSecurityGroupIngress.json#0",
@@ -212,9 +211,9 @@ func TestOperations(t *testing.T) {
 			}}, resp: map[string]any{"ModifySecurityGroupRulesResponse": map[string]any{"return": true}},
 			want: many(sg("us-northeast-1r", "032092706103", "sg-0a1b2c3d4e5f67890"))},
 		{op: "UpdateSecurityGroupRuleDescriptionsIngress", src: "targeted/AuthorizeSecurityGroupIngress.json#0", base: "AuthorizeSecurityGroupIngress",
-			resp: map[string]any{"_return": true}, want: many(sg("us-northeast-1r", "032092706103", "sg-003dc7f1f1c686164"))},
+			resp: map[string]any{"_return": true}, drop: change.ReasonUnsupported},
 		{op: "UpdateSecurityGroupRuleDescriptionsEgress", src: "targeted/AuthorizeSecurityGroupEgress.json#0", base: "AuthorizeSecurityGroupEgress",
-			want: many(sg("us-east-1", "112233445566", "sg-03eee825d6bb78f54"))},
+			drop: change.ReasonUnsupported},
 		{op: "CreateSecurityGroup", src: "targeted/CreateSecurityGroup.json#0", want: many(sg("us-east-1", "112233445566", "sg-04d018d184a18f647"))},
 
 		// CloudTrail: the trail and the account.
@@ -260,7 +259,7 @@ func TestOperations(t *testing.T) {
 		{op: "CancelKeyDeletion", src: "records-all.jsonl#852", want: many(key("us-west-2", "111122223333", kmsKeyID))},
 		{op: "DisableKey", src: "targeted/DisableKey.json#2", want: many(key("us-east-1", "111122223333", kmsKeyID))},
 		{op: "EnableKey", src: "records-all.jsonl#880", want: many(key("us-east-1", "111122223333", kmsKeyID))},
-		{op: "PutKeyPolicy", src: "targeted/PutKeyPolicy.json#1", want: many(key("us-west-2", "123456789012", "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"))},
+		{op: "PutKeyPolicy", src: "targeted/PutKeyPolicy.json#1", drop: change.ReasonUnsupported},
 
 		// IAM users.
 		{op: "AttachUserPolicy", src: stratusIAM,
@@ -293,12 +292,10 @@ func TestOperations(t *testing.T) {
 		// An assumed role cannot act on "its own" access keys.
 		{op: "DeleteAccessKey", src: "targeted/AttachUserPolicy.json#1", base: "AttachUserPolicy",
 			req: map[string]any{"accessKeyId": "AKIAXAFZN8JEPF6L682H"}, drop: change.ReasonNoResource},
-		{op: "CreateLoginProfile", src: "targeted/CreateLoginProfile.json#0",
-			want: many(iamRef(awsres.TypeIAMUser, "user", "070411556318", "stratus-red-team-login-profile-user"))},
-		// The only real AddUserToGroup record has no eventID.
-		{op: "AddUserToGroup", src: "records-all.jsonl#846", drop: change.ReasonMalformed},
-		{op: "AddUserToGroup", src: "records-all.jsonl#846", base: "AddUserToGroup", edit: withEventID,
-			want: many(iamRef(awsres.TypeIAMUser, "user", "123456789012", "Bob"))},
+		// No rule reads what these change (login profiles, group membership):
+		// they are deliberately not mapped.
+		{op: "CreateLoginProfile", src: "targeted/CreateLoginProfile.json#0", drop: change.ReasonUnsupported},
+		{op: "AddUserToGroup", src: "records-all.jsonl#846", base: "AddUserToGroup", edit: withEventID, drop: change.ReasonUnsupported},
 
 		// IAM roles.
 		{op: "AttachRolePolicy", src: "targeted/AttachRolePolicy.json#0",
@@ -351,6 +348,9 @@ func TestOperations(t *testing.T) {
 		{op: "RestoreDBInstanceToPointInTime", src: "records-all.jsonl#582", base: "RestoreDBInstanceFromDBSnapshot",
 			req:  map[string]any{"sourceDBInstanceIdentifier": "prod", "targetDBInstanceIdentifier": "prod-restored", "useLatestRestorableTime": true},
 			resp: map[string]any{}, want: many(db("us-east-1", "123456789012", "prod-restored"))},
+		{op: "RestoreDBInstanceFromS3", src: "records-all.jsonl#582", base: "RestoreDBInstanceFromDBSnapshot",
+			req:  map[string]any{"dBInstanceIdentifier": "from-backup", "engine": "mysql", "s3BucketName": "backups", "storageEncrypted": false},
+			resp: map[string]any{}, want: many(db("us-east-1", "123456789012", "from-backup"))},
 		{op: "CreateDBInstanceReadReplica", src: "records-all.jsonl#542", want: many(db("us-east-1", "123456789012", "replica-instance"))},
 		{op: "DeleteDBInstance", src: "records-all.jsonl#557", want: many(db("us-east-1", "123456789012", "production-mysql-db"))},
 	}
@@ -668,21 +668,21 @@ func TestNewRejectsInvalidTables(t *testing.T) {
 	}{
 		{"empty operation", []Mapping{{Source: "s3.amazonaws.com", Refs: []RefSpec{bucket}}},
 			"invalid event table: row 0: source and operation are required"},
-		{"duplicate", []Mapping{{"s3.amazonaws.com", "PutBucketAcl", []RefSpec{bucket}}, {"s3.amazonaws.com", "PutBucketAcl", []RefSpec{bucket}}},
+		{"duplicate", []Mapping{{Source: "s3.amazonaws.com", Operation: "PutBucketAcl", Refs: []RefSpec{bucket}}, {Source: "s3.amazonaws.com", Operation: "PutBucketAcl", Refs: []RefSpec{bucket}}},
 			"invalid event table: s3.amazonaws.com PutBucketAcl: duplicate row"},
-		{"no refs", []Mapping{{"s3.amazonaws.com", "PutBucketAcl", nil}},
+		{"no refs", []Mapping{{Source: "s3.amazonaws.com", Operation: "PutBucketAcl", Refs: nil}},
 			"invalid event table: s3.amazonaws.com PutBucketAcl: no resource references"},
-		{"unknown type", []Mapping{{"s3.amazonaws.com", "PutBucketAcl", []RefSpec{{Type: "AWS::S3::Object", Paths: []string{"requestParameters.key"}}}}},
+		{"unknown type", []Mapping{{Source: "s3.amazonaws.com", Operation: "PutBucketAcl", Refs: []RefSpec{{Type: "AWS::S3::Object", Paths: []string{"requestParameters.key"}}}}},
 			`invalid event table: s3.amazonaws.com PutBucketAcl: unknown resource type "AWS::S3::Object"`},
-		{"account with paths", []Mapping{{"s3.amazonaws.com", "PutAccountPublicAccessBlock", []RefSpec{{Type: awsres.TypeAccount, Paths: []string{"requestParameters.x"}}}}},
+		{"account with paths", []Mapping{{Source: "s3.amazonaws.com", Operation: "PutAccountPublicAccessBlock", Refs: []RefSpec{{Type: awsres.TypeAccount, Paths: []string{"requestParameters.x"}}}}},
 			"invalid event table: s3.amazonaws.com PutAccountPublicAccessBlock: AWS::::Account takes no paths: it is known from the record"},
-		{"no paths", []Mapping{{"s3.amazonaws.com", "PutBucketAcl", []RefSpec{{Type: awsres.TypeS3Bucket}}}},
+		{"no paths", []Mapping{{Source: "s3.amazonaws.com", Operation: "PutBucketAcl", Refs: []RefSpec{{Type: awsres.TypeS3Bucket}}}},
 			"invalid event table: s3.amazonaws.com PutBucketAcl: AWS::S3::Bucket needs at least one path"},
-		{"bad root", []Mapping{{"s3.amazonaws.com", "PutBucketAcl", []RefSpec{{Type: awsres.TypeS3Bucket, Paths: []string{"userIdentity.userName"}}}}},
+		{"bad root", []Mapping{{Source: "s3.amazonaws.com", Operation: "PutBucketAcl", Refs: []RefSpec{{Type: awsres.TypeS3Bucket, Paths: []string{"userIdentity.userName"}}}}},
 			`invalid event table: s3.amazonaws.com PutBucketAcl: path "userIdentity.userName" must start with requestParameters. or responseElements.`},
-		{"empty segment", []Mapping{{"s3.amazonaws.com", "PutBucketAcl", []RefSpec{{Type: awsres.TypeS3Bucket, Paths: []string{"requestParameters..bucketName"}}}}},
+		{"empty segment", []Mapping{{Source: "s3.amazonaws.com", Operation: "PutBucketAcl", Refs: []RefSpec{{Type: awsres.TypeS3Bucket, Paths: []string{"requestParameters..bucketName"}}}}},
 			`invalid event table: s3.amazonaws.com PutBucketAcl: path "requestParameters..bucketName" has an empty segment`},
-		{"caller fallback on a role", []Mapping{{"iam.amazonaws.com", "CreateRole", []RefSpec{{Type: awsres.TypeIAMRole, Paths: []string{"requestParameters.roleName"}, CallerFallback: true}}}},
+		{"caller fallback on a role", []Mapping{{Source: "iam.amazonaws.com", Operation: "CreateRole", Refs: []RefSpec{{Type: awsres.TypeIAMRole, Paths: []string{"requestParameters.roleName"}, CallerFallback: true}}}},
 			"invalid event table: iam.amazonaws.com CreateRole: CallerFallback applies to AWS::IAM::User only, not AWS::IAM::Role"},
 	}
 	for _, tc := range cases {
@@ -716,8 +716,6 @@ func TestTableCoversTheBrief(t *testing.T) {
 		"iam.amazonaws.com DeleteAccountPasswordPolicy":   {awsres.TypeAccount},
 		"ec2.amazonaws.com EnableEbsEncryptionByDefault":  {awsres.TypeAccountRegion},
 		"ec2.amazonaws.com DisableEbsEncryptionByDefault": {awsres.TypeAccountRegion},
-		"ec2.amazonaws.com ModifyEbsDefaultKmsKeyId":      {awsres.TypeAccountRegion},
-		"ec2.amazonaws.com ResetEbsDefaultKmsKeyId":       {awsres.TypeAccountRegion},
 		"iam.amazonaws.com AttachUserPolicy":              {awsres.TypeIAMUser, awsres.TypeIAMPolicy},
 		"iam.amazonaws.com AttachRolePolicy":              {awsres.TypeIAMRole, awsres.TypeIAMPolicy},
 		"iam.amazonaws.com AttachGroupPolicy":             {awsres.TypeIAMGroup, awsres.TypeIAMPolicy},
@@ -732,15 +730,15 @@ func TestTableCoversTheBrief(t *testing.T) {
 		want["s3.amazonaws.com "+op] = []string{awsres.TypeS3Bucket}
 	}
 	for _, op := range []string{"AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress", "RevokeSecurityGroupIngress",
-		"RevokeSecurityGroupEgress", "ModifySecurityGroupRules", "CreateSecurityGroup", "UpdateSecurityGroupRuleDescriptionsIngress"} {
+		"RevokeSecurityGroupEgress", "ModifySecurityGroupRules", "CreateSecurityGroup"} {
 		want["ec2.amazonaws.com "+op] = []string{awsres.TypeSecurityGroup}
 	}
 	for _, op := range []string{"CreateKey", "EnableKeyRotation", "DisableKeyRotation", "ScheduleKeyDeletion", "CancelKeyDeletion",
-		"DisableKey", "EnableKey", "PutKeyPolicy"} {
+		"DisableKey", "EnableKey"} {
 		want["kms.amazonaws.com "+op] = []string{awsres.TypeKMSKey}
 	}
 	for _, op := range []string{"PutUserPolicy", "DeleteUserPolicy", "CreateUser", "CreateAccessKey", "UpdateAccessKey",
-		"DeleteAccessKey", "CreateLoginProfile", "AddUserToGroup"} {
+		"DeleteAccessKey"} {
 		want["iam.amazonaws.com "+op] = []string{awsres.TypeIAMUser}
 	}
 	for _, op := range []string{"PutRolePolicy", "DeleteRolePolicy", "CreateRole", "UpdateAssumeRolePolicy"} {
@@ -762,7 +760,7 @@ func TestTableCoversTheBrief(t *testing.T) {
 		want["iam.amazonaws.com "+op] = []string{awsres.TypeIAMGroup, awsres.TypeIAMPolicy}
 	}
 	for _, op := range []string{"CreateDBInstance", "ModifyDBInstance", "RestoreDBInstanceFromDBSnapshot",
-		"RestoreDBInstanceToPointInTime", "CreateDBInstanceReadReplica", "DeleteDBInstance"} {
+		"RestoreDBInstanceFromS3", "RestoreDBInstanceToPointInTime", "CreateDBInstanceReadReplica", "DeleteDBInstance"} {
 		want["rds.amazonaws.com "+op] = []string{awsres.TypeDBInstance}
 	}
 	for op, types := range want {

@@ -270,9 +270,27 @@ func matchKey(quoted []byte) probeField {
 	if bytes.IndexByte(key, '\\') >= 0 {
 		key = []byte(unquote(quoted))
 	}
+	ascii := -1 // unknown
 	for f, name := range probeKeys() {
-		// A folded key is never shorter than an ASCII name.
-		if f != int(fieldNone) && len(key) >= len(name) && bytes.EqualFold(key, []byte(name)) {
+		if f == int(fieldNone) || len(key) < len(name) {
+			continue // a folded key is never shorter than an ASCII name
+		}
+		if len(key) > len(name) {
+			// Only non-ASCII runes fold to shorter ASCII ones (ſ to s).
+			if ascii < 0 {
+				ascii = 1
+				for _, c := range key {
+					if c >= 0x80 {
+						ascii = 0
+						break
+					}
+				}
+			}
+			if ascii == 1 {
+				continue
+			}
+		}
+		if bytes.EqualFold(key, []byte(name)) {
 			return probeField(f)
 		}
 	}

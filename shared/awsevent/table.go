@@ -14,7 +14,26 @@ type Mapping struct {
 	// Refs are the resources the operation references, in the order they
 	// appear in the resulting Change.
 	Refs []RefSpec
+	// Kind says why the operation is in the table.
+	Kind Kind
 }
+
+// Kind is why an operation is mapped.
+type Kind string
+
+// The reasons an operation is mapped. Every KindPosture operation is the
+// trigger of at least one rule (a test checks it against the catalogue).
+const (
+	// KindPosture operations can change the result of a rule.
+	KindPosture Kind = "posture"
+	// KindLifecycle operations create or delete the resource: the first
+	// observation is the baseline later drift is shown against, and a
+	// deletion resolves the resource's findings.
+	KindLifecycle Kind = "lifecycle"
+	// KindScope operations change tags, which rules' `when` conditions read
+	// to put a resource in or out of scope.
+	KindScope Kind = "scope"
+)
 
 // RefSpec says where one resource reference of an operation lives in the
 // CloudTrail record.
@@ -65,9 +84,18 @@ const (
 // carries an ARN.
 func Table() []Mapping {
 	var t []Mapping
+	kinds := map[string]Kind{
+		"CreateSecurityGroup": KindLifecycle, "CreateUser": KindLifecycle, "CreateRole": KindLifecycle,
+		"CreatePolicy": KindLifecycle, "DeleteDBInstance": KindLifecycle,
+		"PutBucketTagging": KindScope, "DeleteBucketTagging": KindScope,
+	}
 	add := func(source string, refs []RefSpec, ops ...string) {
 		for _, op := range ops {
-			t = append(t, Mapping{Source: source, Operation: op, Refs: refs})
+			kind, ok := kinds[op]
+			if !ok {
+				kind = KindPosture
+			}
+			t = append(t, Mapping{Source: source, Operation: op, Refs: refs, Kind: kind})
 		}
 	}
 	ref := func(typ string, paths ...string) RefSpec { return RefSpec{Type: typ, Paths: paths} }
@@ -96,16 +124,14 @@ func Table() []Mapping {
 		"requestParameters.groupId", "responseElements.securityGroupRuleSet.items.groupId")),
 		"AuthorizeSecurityGroupIngress", "AuthorizeSecurityGroupEgress")
 	add(sourceEC2, refs(ref(awsres.TypeSecurityGroup, "requestParameters.groupId")),
-		"RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress",
-		"UpdateSecurityGroupRuleDescriptionsIngress", "UpdateSecurityGroupRuleDescriptionsEgress")
+		"RevokeSecurityGroupIngress", "RevokeSecurityGroupEgress")
 	add(sourceEC2, refs(ref(awsres.TypeSecurityGroup, "requestParameters.ModifySecurityGroupRulesRequest.GroupId")),
 		"ModifySecurityGroupRules")
 	add(sourceEC2, refs(ref(awsres.TypeSecurityGroup, "responseElements.groupId")),
 		"CreateSecurityGroup")
 	// EBS encryption by default is a per-Region account setting.
 	add(sourceEC2, refs(accountRegion),
-		"EnableEbsEncryptionByDefault", "DisableEbsEncryptionByDefault",
-		"ModifyEbsDefaultKmsKeyId", "ResetEbsDefaultKmsKeyId")
+		"EnableEbsEncryptionByDefault", "DisableEbsEncryptionByDefault")
 
 	// CloudTrail. The trail name parameter may be a name or an ARN; an ARN
 	// carries the trail's home Region and account. Every trail change also
@@ -125,7 +151,7 @@ func Table() []Mapping {
 	add(sourceKMS, refs(ref(awsres.TypeKMSKey, "responseElements.keyMetadata.arn", "responseElements.keyMetadata.keyId")),
 		"CreateKey")
 	add(sourceKMS, refs(ref(awsres.TypeKMSKey, "responseElements.keyId", "requestParameters.keyId")),
-		"ScheduleKeyDeletion", "CancelKeyDeletion", "PutKeyPolicy")
+		"ScheduleKeyDeletion", "CancelKeyDeletion")
 	add(sourceKMS, refs(ref(awsres.TypeKMSKey, "requestParameters.keyId")),
 		"EnableKeyRotation", "DisableKeyRotation", "DisableKey", "EnableKey")
 
@@ -138,11 +164,11 @@ func Table() []Mapping {
 	callerUser := user
 	callerUser.CallerFallback = true
 	add(sourceIAM, refs(user, policy), "AttachUserPolicy", "DetachUserPolicy")
-	add(sourceIAM, refs(user), "PutUserPolicy", "DeleteUserPolicy", "CreateUser", "AddUserToGroup")
-	// The access key calls and CreateLoginProfile default to the signing
-	// user when userName is absent; a root caller acts on the root user,
-	// whose keys are an account setting.
-	add(sourceIAM, refs(callerUser), "CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey", "CreateLoginProfile")
+	add(sourceIAM, refs(user), "PutUserPolicy", "DeleteUserPolicy", "CreateUser")
+	// The access key calls default to the signing user when userName is
+	// absent; a root caller acts on the root user, whose keys are an
+	// account setting.
+	add(sourceIAM, refs(callerUser), "CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey")
 	add(sourceIAM, refs(role, policy), "AttachRolePolicy", "DetachRolePolicy")
 	add(sourceIAM, refs(role), "PutRolePolicy", "DeleteRolePolicy", "CreateRole", "UpdateAssumeRolePolicy")
 	add(sourceIAM, refs(group, policy), "AttachGroupPolicy", "DetachGroupPolicy")
@@ -158,7 +184,7 @@ func Table() []Mapping {
 	// restores (targetDBInstanceIdentifier).
 	add(sourceRDS, refs(ref(awsres.TypeDBInstance, "responseElements.dBInstanceArn", "requestParameters.dBInstanceIdentifier")),
 		"CreateDBInstance", "ModifyDBInstance", "RestoreDBInstanceFromDBSnapshot",
-		"CreateDBInstanceReadReplica", "DeleteDBInstance")
+		"RestoreDBInstanceFromS3", "CreateDBInstanceReadReplica", "DeleteDBInstance")
 	add(sourceRDS, refs(ref(awsres.TypeDBInstance, "responseElements.dBInstanceArn", "requestParameters.targetDBInstanceIdentifier")),
 		"RestoreDBInstanceToPointInTime")
 	return t

@@ -50,6 +50,7 @@ func TestFetchTrail(t *testing.T) {
 					IsMultiRegionTrail: aws.Bool(true), EnableLogFileValidation: aws.Bool(true), KmsKeyId: aws.String(trailKey),
 					TagsList: []cttypes.Tag{{Key: aws.String("owner"), Value: aws.String("security")}},
 				})
+				// moto starts and deletes trails by name only; AWS also takes the ARN.
 				must(t)(e.ct.StartLogging(e.ctx, &cloudtrail.StartLoggingInput{Name: aws.String(e.n("org-audit-trail"))}))
 				must(t)(e.ct.PutEventSelectors(e.ctx, &cloudtrail.PutEventSelectorsInput{TrailName: aws.String(e.n("org-audit-trail")), EventSelectors: []cttypes.EventSelector{
 					{IncludeManagementEvents: aws.Bool(true), ReadWriteType: cttypes.ReadWriteTypeAll},

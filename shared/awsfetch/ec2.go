@@ -18,7 +18,6 @@ type ec2API interface {
 	DescribeSecurityGroups(ctx context.Context, in *ec2.DescribeSecurityGroupsInput, optFns ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupsOutput, error)
 	DescribeSecurityGroupRules(ctx context.Context, in *ec2.DescribeSecurityGroupRulesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeSecurityGroupRulesOutput, error)
 	GetEbsEncryptionByDefault(ctx context.Context, in *ec2.GetEbsEncryptionByDefaultInput, optFns ...func(*ec2.Options)) (*ec2.GetEbsEncryptionByDefaultOutput, error)
-	GetEbsDefaultKmsKeyId(ctx context.Context, in *ec2.GetEbsDefaultKmsKeyIdInput, optFns ...func(*ec2.Options)) (*ec2.GetEbsDefaultKmsKeyIdOutput, error)
 }
 
 func (f *Fetcher) fetchSecurityGroup(ctx context.Context, t target) (observation, error) {
@@ -81,7 +80,7 @@ func (f *Fetcher) fetchSecurityGroup(ctx context.Context, t target) (observation
 		Tags:        tagMap(sg.Tags, func(t ec2types.Tag) (string, string) { return aws.ToString(t.Key), aws.ToString(t.Value) }),
 	}
 	return observation{
-		id:      awsres.CanonicalID(awsres.TypeSecurityGroup, f.opts.Partition, t.region, firstNonEmpty(account, t.account), doc.ID),
+		id:      arnStr,
 		name:    doc.ID,
 		region:  t.region,
 		account: account,
@@ -182,14 +181,6 @@ func (f *Fetcher) fetchAccountRegion(ctx context.Context, t target) (observation
 			return err
 		}
 		doc.EBSEncryptionByDefault = aws.ToBool(out.EbsEncryptionByDefault)
-		return nil
-	})
-	g.Go(func(ctx context.Context) error {
-		out, err := c.GetEbsDefaultKmsKeyId(ctx, &ec2.GetEbsDefaultKmsKeyIdInput{})
-		if err != nil {
-			return err
-		}
-		doc.EBSDefaultKMSKeyID = aws.ToString(out.KmsKeyId)
 		return nil
 	})
 	if err := g.Wait(); err != nil {

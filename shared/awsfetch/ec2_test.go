@@ -1,26 +1,15 @@
 package awsfetch
 
 import (
-	"bytes"
 	"context"
-	"encoding/xml"
-	"fmt"
-	"io"
-	"maps"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/driftwatch/driftwatch/shared/awsres"
 	"github.com/driftwatch/driftwatch/shared/change"
@@ -215,73 +204,6 @@ func BenchmarkFetchSecurityGroup(b *testing.B) {
 	}
 }
 
-// ebsKeyProxy stands in front of moto and answers GetEbsDefaultKmsKeyId,
-// which moto 5.2.1 does not implement (it fails with HTTP 500). It is the
-// one hand-written API in these tests; every other request goes to moto.
-// It learns each Region's key from the answers moto gives to
-// ModifyEbsDefaultKmsKeyId, and otherwise answers alias/aws/ebs, as AWS does
-// for an account that never chose a key.
-type ebsKeyProxy struct {
-	next http.Handler
-	mu   sync.Mutex
-	keys map[string]string // Region -> key ARN
-}
-
-func newEBSKeyProxy(t testing.TB) *httptest.Server {
-	target, err := url.Parse(emulator.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &ebsKeyProxy{next: httputil.NewSingleHostReverseProxy(target), keys: map[string]string{}}
-	s := httptest.NewServer(p)
-	t.Cleanup(s.Close)
-	return s
-}
-
-func (p *ebsKeyProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	form, _ := url.ParseQuery(string(body))
-	// The SigV4 credential scope names the Region: Credential=AKID/date/REGION/ec2/aws4_request.
-	region := ""
-	if _, scope, ok := strings.Cut(r.Header.Get("Authorization"), "Credential="); ok {
-		if parts := strings.Split(scope, "/"); len(parts) > 2 {
-			region = parts[2]
-		}
-	}
-	switch form.Get("Action") {
-	case "GetEbsDefaultKmsKeyId":
-		p.mu.Lock()
-		key, ok := p.keys[region]
-		p.mu.Unlock()
-		if !ok {
-			key = "alias/aws/ebs"
-		}
-		w.Header().Set("Content-Type", "text/xml")
-		fmt.Fprintf(w, `<GetEbsDefaultKmsKeyIdResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>fake-ebs-key</requestId><kmsKeyId>%s</kmsKeyId></GetEbsDefaultKmsKeyIdResponse>`, key)
-	case "ModifyEbsDefaultKmsKeyId":
-		rec := httptest.NewRecorder()
-		p.next.ServeHTTP(rec, r)
-		var resp struct {
-			KmsKeyID string `xml:"kmsKeyId"`
-		}
-		if rec.Code == http.StatusOK && xml.Unmarshal(rec.Body.Bytes(), &resp) == nil {
-			p.mu.Lock()
-			p.keys[region] = resp.KmsKeyID
-			p.mu.Unlock()
-		}
-		maps.Copy(w.Header(), rec.Header())
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(rec.Body.Bytes())
-	default:
-		p.next.ServeHTTP(w, r)
-	}
-}
-
 func TestFetchAccountRegion(t *testing.T) {
 	// Each case uses its own Region: the setting is per Region and the
 	// emulator is shared.
@@ -291,34 +213,28 @@ func TestFetchAccountRegion(t *testing.T) {
 		setup  func(t *testing.T, e *env) *awsres.AccountRegion
 	}{
 		{
-			name:   "compliant: encryption by default with a customer key",
+			name:   "compliant: encryption by default",
 			region: "eu-west-1",
 			setup: func(t *testing.T, e *env) *awsres.AccountRegion {
-				key, err := e.kms.CreateKey(e.ctx, &kms.CreateKeyInput{Description: aws.String("ebs default")})
-				if err != nil {
-					t.Fatal(err)
-				}
 				must(t)(e.ec2.EnableEbsEncryptionByDefault(e.ctx, &ec2.EnableEbsEncryptionByDefaultInput{}))
-				must(t)(e.ec2.ModifyEbsDefaultKmsKeyId(e.ctx, &ec2.ModifyEbsDefaultKmsKeyIdInput{KmsKeyId: key.KeyMetadata.KeyId}))
-				return &awsres.AccountRegion{Account: motoAccount, Region: e.region, EBSEncryptionByDefault: true, EBSDefaultKMSKeyID: aws.ToString(key.KeyMetadata.Arn)}
+				return &awsres.AccountRegion{Account: motoAccount, Region: e.region, EBSEncryptionByDefault: true}
 			},
 		},
 		{
 			name:   "non-compliant: never enabled",
 			region: "eu-central-1",
 			setup: func(t *testing.T, e *env) *awsres.AccountRegion {
-				return &awsres.AccountRegion{Account: motoAccount, Region: e.region, EBSEncryptionByDefault: false, EBSDefaultKMSKeyID: "alias/aws/ebs"}
+				return &awsres.AccountRegion{Account: motoAccount, Region: e.region, EBSEncryptionByDefault: false}
 			},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			proxy := newEBSKeyProxy(t)
 			// Not the fetcher's default Region, to show the reference's
 			// Region is the one read.
-			want := tc.setup(t, setupClients(e.ctx, proxy.URL, tc.region, e.suffix))
-			f := New(motoConfig(proxy.URL, "us-east-1"), &Options{Now: func() time.Time { return testClock }})
+			want := tc.setup(t, setupClients(e.ctx, emulator.URL, tc.region, e.suffix))
+			f := New(motoConfig(emulator.URL, "us-east-1"), &Options{Now: func() time.Time { return testClock }})
 			id := motoAccount + "/" + tc.region
 			got := e.fetch(t, f, change.ResourceRef{Type: awsres.TypeAccountRegion, ID: id})
 			if !got.Exists {

@@ -266,14 +266,12 @@ func isGlobal(typ string) bool {
 // Region even when the event came from another Region.
 func (f *Fetcher) resolve(ref change.ResourceRef) (target, error) {
 	t := target{typ: ref.Type, account: firstNonEmpty(ref.Account, f.opts.AccountID), region: ref.Region}
-	var parsed arn.ARN
-	isARN := false
-	if arn.IsARN(ref.ID) {
+	isARN := arn.IsARN(ref.ID)
+	if isARN {
 		p, err := arn.Parse(ref.ID)
 		if err != nil {
 			return target{}, fmt.Errorf("%w: id %q: %v", ErrInvalidRef, ref.ID, err)
 		}
-		parsed, isARN = p, true
 		if p.Region != "" {
 			t.region = p.Region
 		}
@@ -324,9 +322,6 @@ func (f *Fetcher) resolve(ref change.ResourceRef) (target, error) {
 		if t.name == "" && ref.ID != "" {
 			t.name = awsres.NameFromID(ref.Type, ref.ID)
 		}
-	}
-	if isARN && t.name == "" {
-		t.name = parsed.Resource
 	}
 	if t.name == "" && ref.Type != awsres.TypeAccount && ref.Type != awsres.TypeAccountRegion {
 		return target{}, fmt.Errorf("%w: neither id nor name is set", ErrInvalidRef)

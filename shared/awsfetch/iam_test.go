@@ -305,8 +305,8 @@ func TestFetchIAMMissing(t *testing.T) {
 	f := e.fetcher(nil)
 	for _, ref := range []change.ResourceRef{
 		{Type: awsres.TypeIAMUser, ID: "arn:aws:iam::" + motoAccount + ":user/" + e.n("mallory"), Account: motoAccount},
-		{Type: awsres.TypeIAMRole, Name: e.n("deleted-role"), Account: motoAccount},
-		{Type: awsres.TypeIAMGroup, Name: e.n("deleted-group"), Account: motoAccount},
+		{Type: awsres.TypeIAMRole, Name: e.n("never-created-role"), Account: motoAccount},
+		{Type: awsres.TypeIAMGroup, Name: e.n("never-created-group"), Account: motoAccount},
 		{Type: awsres.TypeIAMPolicy, ID: pol, Account: motoAccount},
 	} {
 		t.Run(ref.Type, func(t *testing.T) {

@@ -12,6 +12,8 @@ import (
 	"github.com/driftwatch/driftwatch/shared/change"
 )
 
+// createKey creates a key. Callers set KeyUsage even for the default
+// (ENCRYPT_DECRYPT): moto reports KeyUsage only when it was given.
 func (e *env) createKey(t testing.TB, in *kms.CreateKeyInput) *kmstypes.KeyMetadata {
 	t.Helper()
 	out, err := e.kms.CreateKey(e.ctx, in)

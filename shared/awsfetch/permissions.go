@@ -36,7 +36,6 @@ func operationActions() map[string]map[string]string {
 			"DescribeSecurityGroups":     "ec2:DescribeSecurityGroups",
 			"DescribeSecurityGroupRules": "ec2:DescribeSecurityGroupRules",
 			"GetEbsEncryptionByDefault":  "ec2:GetEbsEncryptionByDefault",
-			"GetEbsDefaultKmsKeyId":      "ec2:GetEbsDefaultKmsKeyId",
 		},
 		"CloudTrail": {
 			"GetTrail":          "cloudtrail:GetTrail",

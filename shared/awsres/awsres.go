@@ -328,5 +328,4 @@ type AccountRegion struct {
 	Account                string `json:"account"`
 	Region                 string `json:"region"`
 	EBSEncryptionByDefault bool   `json:"ebs_encryption_by_default"`
-	EBSDefaultKMSKeyID     string `json:"ebs_default_kms_key_id"`
 }
