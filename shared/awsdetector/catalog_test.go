@@ -14,7 +14,7 @@ import (
 // pattern is generated from the table), and a table row no rule cares about
 // costs a fetch per event for nothing.
 func TestTriggersMatchTheEventTable(t *testing.T) {
-	engine, err := awsdetector.CompileRules("")
+	engine, err := awsdetector.CompileRules("", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,10 @@ type Config struct {
 	// RulesDir holds custom rules compiled with the built-in catalogue
 	// (DRIFTWATCH_RULES_DIR).
 	RulesDir string
+	// DisabledRules are rule ids left out of the deployment
+	// (DRIFTWATCH_DISABLED_RULES, comma-separated), e.g. checks the
+	// organisation has decided not to enforce.
+	DisabledRules []string
 	// Accounts describes accounts for alerts and rule scope
 	// (DRIFTWATCH_ACCOUNTS, JSON: {"123456789012": {"name": "payments-prod",
 	// "environment": "prod"}}).
@@ -70,6 +74,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("SLACK_BOT_TOKEN or SLACK_BOT_TOKEN_SECRET is required")
 	case c.SlackToken != "" && c.SlackTokenSecret != "":
 		return Config{}, fmt.Errorf("set only one of SLACK_BOT_TOKEN and SLACK_BOT_TOKEN_SECRET")
+	}
+	for _, id := range strings.Split(getenv("DRIFTWATCH_DISABLED_RULES"), ",") {
+		if id = strings.TrimSpace(id); id != "" {
+			c.DisabledRules = append(c.DisabledRules, id)
+		}
 	}
 	if c.SlackAPIURL != "" && !strings.HasSuffix(c.SlackAPIURL, "/") {
 		c.SlackAPIURL += "/"

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/slack-go/slack"
@@ -25,15 +25,12 @@ import (
 	"github.com/driftwatch/driftwatch/shared/store/memstore"
 )
 
-// New builds the detector from its configuration: everything that can fail
+// New builds the detector from its configuration and the function's AWS
+// configuration (credentials, Region, endpoint): everything that can fail
 // (rules that do not compile, a missing secret) fails here, at cold start,
 // not on an event.
-func New(ctx context.Context, c Config, log *slog.Logger) (*Handler, error) {
-	awsCfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
-	}
-	engine, err := CompileRules(c.RulesDir)
+func New(ctx context.Context, c Config, awsCfg aws.Config, log *slog.Logger) (*Handler, error) {
+	engine, err := CompileRules(c.RulesDir, c.DisabledRules)
 	if err != nil {
 		return nil, err
 	}
@@ -76,8 +73,9 @@ func New(ctx context.Context, c Config, log *slog.Logger) (*Handler, error) {
 }
 
 // CompileRules compiles the built-in AWS catalogue together with the custom
-// rules in dir (if any).
-func CompileRules(dir string) (*rules.Engine, error) {
+// rules in dir (if any), leaving out the disabled rule ids. Disabling a rule
+// that does not exist is an error: a typo must not silently keep a rule on.
+func CompileRules(dir string, disabled []string) (*rules.Engine, error) {
 	specs, err := rules.Load(rules.Builtin())
 	if err != nil {
 		return nil, fmt.Errorf("built-in rules: %w", err)
@@ -88,6 +86,13 @@ func CompileRules(dir string) (*rules.Engine, error) {
 			return nil, fmt.Errorf("custom rules in %s: %w", dir, err)
 		}
 		specs = append(specs, custom...)
+	}
+	for _, id := range disabled {
+		i := slices.IndexFunc(specs, func(s rules.Spec) bool { return s.ID == id })
+		if i < 0 {
+			return nil, fmt.Errorf("DRIFTWATCH_DISABLED_RULES: no rule %q", id)
+		}
+		specs = slices.Delete(specs, i, i+1)
 	}
 	engine, err := rules.Compile(specs, awsres.Types())
 	if err != nil {

@@ -80,8 +80,10 @@ func (f *Fetcher) fetchSecurityGroup(ctx context.Context, t target) (observation
 		Tags:        tagMap(sg.Tags, func(t ec2types.Tag) (string, string) { return aws.ToString(t.Key), aws.ToString(t.Value) }),
 	}
 	return observation{
-		id:      arnStr,
-		name:    doc.ID,
+		id: arnStr,
+		// The group name is what people know a group by; the id stays in
+		// the canonical ARN.
+		name:    doc.Name,
 		region:  t.region,
 		account: account,
 		tags:    doc.Tags,

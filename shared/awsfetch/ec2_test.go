@@ -137,7 +137,7 @@ func TestFetchSecurityGroup(t *testing.T) {
 			if !got.Exists {
 				t.Fatal("Exists = false for an existing group")
 			}
-			assertRef(t, got.Ref, change.ResourceRef{Type: awsres.TypeSecurityGroup, ID: want.ARN, Name: want.ID, Account: motoAccount, Region: "us-east-1"})
+			assertRef(t, got.Ref, change.ResourceRef{Type: awsres.TypeSecurityGroup, ID: want.ARN, Name: want.Name, Account: motoAccount, Region: "us-east-1"})
 			doc := got.Doc.(*awsres.SecurityGroup)
 			e.checkRuleIDs(t, want.ID, doc)
 			assertJSON(t, "document", doc, want)

@@ -146,7 +146,7 @@ func New(cfg aws.Config, opts *Options) *Fetcher {
 		return s3control.NewFromConfig(cfg, func(so *s3control.Options) {
 			so.Region = o.DefaultRegion
 			if o.S3UsePathStyle {
-				so.EndpointResolverV2 = accountInHeader{next: s3control.NewDefaultEndpointResolverV2()}
+				WithAccountInHeader(so)
 			}
 		})
 	})

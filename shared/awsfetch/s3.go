@@ -242,3 +242,11 @@ func (r accountInHeader) ResolveEndpoint(ctx context.Context, p s3control.Endpoi
 	ep.URI.Host = strings.TrimPrefix(ep.URI.Host, *p.AccountId+".")
 	return ep, nil
 }
+
+// WithAccountInHeader is an S3 Control client option that addresses a local
+// emulator: the account travels in the x-amz-account-id header instead of
+// the host name. Fetchers apply it themselves with Options.S3UsePathStyle;
+// it is exported for the tools that set up emulator state.
+func WithAccountInHeader(o *s3control.Options) {
+	o.EndpointResolverV2 = accountInHeader{next: s3control.NewDefaultEndpointResolverV2()}
+}

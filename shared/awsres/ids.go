@@ -75,10 +75,9 @@ func lastSegment(s string) string {
 // ConsoleURL links to the resource in the AWS console (commercial
 // partition). It returns "" for unknown types.
 func ConsoleURL(ref change.ResourceRef) string {
-	name := ref.Name
-	if name == "" {
-		name = NameFromID(ref.Type, ref.ID)
-	}
+	// Console addresses take the id inside the canonical id (a security
+	// group's sg- id, not its name).
+	name := NameFromID(ref.Type, ref.ID)
 	region := ref.Region
 	if region == "" {
 		region = "us-east-1"

@@ -11,11 +11,13 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/driftwatch/driftwatch/shared/awsdetector"
 )
 
 func main() {
+	ctx := context.Background()
 	cfg, err := awsdetector.ConfigFromEnv(os.Getenv)
 	if err != nil {
 		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("invalid configuration", "error", err)
@@ -23,7 +25,14 @@ func main() {
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: cfg.LogLevel})).
 		With("function", "aws-detector")
-	h, err := awsdetector.New(context.Background(), cfg, log)
+	// Credentials, Region and AWS_ENDPOINT_URL come from the standard AWS_*
+	// variables the Lambda runtime (or a local emulator run) provides.
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		log.Error("load AWS configuration", "error", err)
+		os.Exit(1)
+	}
+	h, err := awsdetector.New(ctx, cfg, awsCfg, log)
 	if err != nil {
 		log.Error("cold start failed", "error", err)
 		os.Exit(1)
