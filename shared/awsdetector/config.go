@@ -6,7 +6,10 @@ package awsdetector
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -89,6 +92,18 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		if err := dec.Decode(&c.Accounts); err != nil {
 			return Config{}, fmt.Errorf("DRIFTWATCH_ACCOUNTS: %w", err)
 		}
+		// Decode reads one value; without this, a second object pasted after
+		// the first would be silently ignored.
+		if _, err := dec.Token(); err != io.EOF {
+			return Config{}, fmt.Errorf("DRIFTWATCH_ACCOUNTS: unexpected data after the JSON object")
+		}
+		// Alerts and rule scope look accounts up by id: an entry keyed by a
+		// name would silently never match.
+		for _, id := range slices.Sorted(maps.Keys(c.Accounts)) {
+			if !isAccountID(id) {
+				return Config{}, fmt.Errorf("DRIFTWATCH_ACCOUNTS: %q is not a 12-digit AWS account id", id)
+			}
+		}
 	}
 	if v := strings.TrimSpace(getenv("DRIFTWATCH_S3_PATH_STYLE")); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -103,4 +118,18 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	return c, nil
+}
+
+// isAccountID reports whether id has the form of an AWS account id: exactly
+// twelve decimal digits.
+func isAccountID(id string) bool {
+	if len(id) != 12 {
+		return false
+	}
+	for _, r := range id {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

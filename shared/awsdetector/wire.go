@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -85,14 +86,26 @@ func CompileRules(dir string, disabled []string) (*rules.Engine, error) {
 		if err != nil {
 			return nil, fmt.Errorf("custom rules in %s: %w", dir, err)
 		}
+		// Sources are relative to dir; errors found later by Compile (a
+		// condition that does not type-check, an id clashing with a
+		// built-in rule) must still say which file on disk to fix.
+		for i := range custom {
+			custom[i].Source = filepath.Join(dir, filepath.FromSlash(custom[i].Source))
+		}
 		specs = append(specs, custom...)
 	}
+	off := map[string]bool{}
 	for _, id := range disabled {
+		if off[id] {
+			// Listed twice: already removed, not a typo.
+			continue
+		}
 		i := slices.IndexFunc(specs, func(s rules.Spec) bool { return s.ID == id })
 		if i < 0 {
 			return nil, fmt.Errorf("DRIFTWATCH_DISABLED_RULES: no rule %q", id)
 		}
 		specs = slices.Delete(specs, i, i+1)
+		off[id] = true
 	}
 	engine, err := rules.Compile(specs, awsres.Types())
 	if err != nil {
@@ -112,6 +125,10 @@ func slackToken(ctx context.Context, sm SecretsAPI, id string) (string, error) {
 	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
 	if err != nil {
 		return "", fmt.Errorf("read Slack token secret %s: %w", id, err)
+	}
+	if out.SecretString == nil && len(out.SecretBinary) > 0 {
+		// Not "empty": the operator stored the token the wrong way.
+		return "", fmt.Errorf("Slack token secret %s holds binary data; store the token as a secret string", id)
 	}
 	v := strings.TrimSpace(aws.ToString(out.SecretString))
 	if strings.HasPrefix(v, "{") {

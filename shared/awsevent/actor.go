@@ -43,8 +43,14 @@ func actorName(ui *userIdentity) string {
 			return ui.UserName
 		}
 	case "AssumedRole":
-		// assumed-role/ROLE/SESSION -> ROLE/SESSION
+		// assumed-role/ROLE/SESSION -> ROLE/SESSION; an IAM Identity Center
+		// session is named after the person (their user name or email), which
+		// is who on-call wants to see: the permission set stays in
+		// SessionIssuer.
 		if rest, ok := strings.CutPrefix(resource, "assumed-role/"); ok && rest != "" {
+			if role, session, ok := strings.Cut(rest, "/"); ok && strings.HasPrefix(role, "AWSReservedSSO_") && session != "" {
+				return session
+			}
 			return rest
 		}
 		if ui.SessionContext.SessionIssuer.UserName != "" {

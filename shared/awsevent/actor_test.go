@@ -55,6 +55,7 @@ func TestActorName(t *testing.T) {
 		{"IAM user without userName", userIdentity{Type: "IAMUser", ARN: "arn:aws:iam::111122223333:user/team/Alice"}, "Alice"},
 		{"assumed role", userIdentity{Type: "AssumedRole", ARN: "arn:aws:sts::112233445566:assumed-role/Operator/ryan@example.com"}, "Operator/ryan@example.com"},
 		{"assumed role without session", userIdentity{Type: "AssumedRole", ARN: "arn:aws:sts::123456789012:assumed-role/tester"}, "tester"},
+		{"identity center session", userIdentity{Type: "AssumedRole", ARN: "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_DeveloperAccess_3f1c2a9b8d7e6f50/alice@example.com"}, "alice@example.com"},
 		{"assumed role without ARN", userIdentity{Type: "AssumedRole", SessionContext: sessionContext{SessionIssuer: sessionIssuer{UserName: "TestRole"}}}, "TestRole"},
 		{"root", userIdentity{Type: "Root", ARN: "arn:aws:iam::123456789012:root", UserName: "root"}, "root"},
 		{"federated user", userIdentity{Type: "FederatedUser", ARN: "arn:aws:sts::123456789012:federated-user/bob"}, "bob"},

@@ -138,6 +138,9 @@ func (d *Detector) buildAlert(st store.ResourceState, failing []string, findings
 			}
 		case f.Status == store.FindingResolved && st.Alert.Open && f.Alert == st.Alert.Ref:
 			a.Resolved = append(a.Resolved, d.alertFinding(f, st))
+			if len(failing) == 0 && (a.OpenedAt.IsZero() || f.FirstSeen.Before(a.OpenedAt)) {
+				a.OpenedAt = f.FirstSeen
+			}
 			if f.ResolvedAt.Equal(st.ObservedAt) {
 				resolved = append(resolved, f.RuleID)
 			}
