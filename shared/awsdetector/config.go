@@ -133,3 +133,19 @@ func isAccountID(id string) bool {
 	}
 	return true
 }
+
+// LogValue keeps the Slack token out of logs should anyone log the whole
+// configuration.
+func (c Config) LogValue() slog.Value {
+	token := ""
+	if c.SlackToken != "" {
+		token = "REDACTED"
+	}
+	return slog.GroupValue(
+		slog.String("table", c.Table), slog.String("store_file", c.StoreFile),
+		slog.String("slack_channel", c.SlackChannel), slog.String("slack_token", token),
+		slog.String("slack_token_secret", c.SlackTokenSecret), slog.String("slack_api_url", c.SlackAPIURL),
+		slog.String("rules_dir", c.RulesDir), slog.Any("disabled_rules", c.DisabledRules),
+		slog.Int("accounts", len(c.Accounts)), slog.Bool("s3_path_style", c.S3PathStyle),
+	)
+}

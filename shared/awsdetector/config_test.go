@@ -1,6 +1,7 @@
 package awsdetector_test
 
 import (
+	"bytes"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -429,5 +430,14 @@ func TestCompileRulesDisabled(t *testing.T) {
 				t.Errorf("%d rules, want %d", got, n-len(tt.wantOff))
 			}
 		})
+	}
+}
+
+func TestConfigLogValueHidesToken(t *testing.T) {
+	var buf bytes.Buffer
+	c := awsdetector.Config{Table: "posture", SlackChannel: "C1", SlackToken: "xoxb-very-secret"}
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "config", c)
+	if strings.Contains(buf.String(), "xoxb-very-secret") || !strings.Contains(buf.String(), `"slack_token":"REDACTED"`) || !strings.Contains(buf.String(), `"table":"posture"`) {
+		t.Fatalf("logged config = %s", buf.String())
 	}
 }

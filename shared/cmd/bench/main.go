@@ -1,0 +1,235 @@
+// Command bench prints driftwatch's performance figures as one markdown
+// table, to paste into an issue: the per-event CPU cost lifted from a Go
+// benchmark run (go test -bench output; it does not re-run them), the
+// latency and throughput of the AWS detector's Lambda handler driven end to
+// end against moto and a recording Slack server, the cold start of the
+// built bootstrap binary, and the binary sizes.
+//
+// make bench runs it after the Go benchmarks:
+//
+//	go run ./shared/cmd/bench -bootstrap bin/aws-detector/amd64/bootstrap -gobench bin/bench-go.txt
+//
+// It needs moto_server on PATH and the built bootstrap; either missing is an
+// error, never a skip. Progress goes to stderr, the table to stdout.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/driftwatch/driftwatch/shared/internal/motoserver"
+)
+
+// options are the command-line flags.
+type options struct {
+	bootstrap string
+	gobench   string
+	eventsDir string
+	events    int
+	workers   int
+	coldRuns  int
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.bootstrap, "bootstrap", "", "the built Lambda bootstrap for this machine's architecture (bin/aws-detector/<arch>/bootstrap)")
+	flag.StringVar(&o.gobench, "gobench", "", "output of go test -bench -benchmem to lift the per-event CPU figures from")
+	flag.StringVar(&o.eventsDir, "eventdir", filepath.Join("events", "aws"), "the demo's CloudTrail events")
+	flag.IntVar(&o.events, "events", 300, "events to deliver in each end-to-end phase (sequential, concurrent); rounded up to whole drift/fix cycles")
+	flag.IntVar(&o.workers, "workers", 4, "concurrent invocations in the concurrent phase (at most one per independent resource lane)")
+	flag.IntVar(&o.coldRuns, "cold", 5, "cold starts to time")
+	flag.Parse()
+
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, o, os.Stdout, log)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// row is one line of the table.
+type row struct {
+	section string
+	measure string
+	n       string // sample size: iterations, events or runs
+	result  string
+	detail  string
+}
+
+// report is what the measurements produce: rows and numbered notes.
+type report struct {
+	rows  []row
+	notes []string
+}
+
+func (r *report) add(rows ...row)  { r.rows = append(r.rows, rows...) }
+func (r *report) note(s string)    { r.notes = append(r.notes, s) }
+func (r *report) merge(o report)   { r.rows = append(r.rows, o.rows...); r.notes = append(r.notes, o.notes...) }
+func (r *report) notef(f string, a ...any) { r.note(fmt.Sprintf(f, a...)) }
+
+func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) error {
+	switch {
+	case o.bootstrap == "":
+		return errors.New("-bootstrap is required (make build writes bin/aws-detector/<arch>/bootstrap)")
+	case o.gobench == "":
+		return errors.New("-gobench is required (the output of go test -run '^$' -bench . -benchmem)")
+	case o.events <= 0 || o.workers <= 0 || o.coldRuns <= 0:
+		return errors.New("-events, -workers and -cold must be positive")
+	}
+	if err := checkExecutable(o.bootstrap); err != nil {
+		return err
+	}
+	if _, err := exec.LookPath("moto_server"); err != nil {
+		return motoserver.ErrMissing
+	}
+	machine := describeMachine()
+
+	var rep report
+	cpu, err := goBenchReport(o.gobench)
+	if err != nil {
+		return err
+	}
+	rep.merge(cpu)
+
+	log.Info("starting moto_server and the Slack recorder")
+	w, err := newWorld(ctx, o.eventsDir, log)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	e2e, err := w.measure(ctx, o.events, o.workers, log)
+	if err != nil {
+		return err
+	}
+	rep.merge(e2e)
+
+	cold, err := coldStartReport(ctx, w, o.bootstrap, o.coldRuns, log)
+	if err != nil {
+		return err
+	}
+	rep.merge(cold)
+	rep.merge(sizeReport(o.bootstrap))
+
+	machine = append(machine, "load average at the end: "+loadAverage())
+	printReport(out, machine, rep)
+	return nil
+}
+
+func checkExecutable(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("bootstrap %s: %w (run make build first)", path, err)
+	}
+	if st.IsDir() || st.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("bootstrap %s is not an executable file (run make build first)", path)
+	}
+	return nil
+}
+
+// describeMachine says what the figures were measured on: on a shared
+// 2-core machine they are noisy, and the load average tells how much.
+func describeMachine() []string {
+	cpuModel := "unknown CPU"
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.Lines(string(data)) {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				cpuModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	nproc := "?"
+	if b, err := exec.Command("nproc").Output(); err == nil {
+		nproc = strings.TrimSpace(string(b))
+	}
+	return []string{
+		fmt.Sprintf("machine: %s/%s, %s, %d CPUs (nproc %s, GOMAXPROCS %d), %s",
+			runtime.GOOS, runtime.GOARCH, cpuModel, runtime.NumCPU(), nproc, runtime.GOMAXPROCS(0), runtime.Version()),
+		"load average at the start: " + loadAverage(),
+	}
+}
+
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ") + " (1, 5, 15 min)"
+}
+
+// printReport writes the machine lines, the table and its notes.
+func printReport(w io.Writer, machine []string, rep report) {
+	fmt.Fprintf(w, "### driftwatch benchmarks (%s)\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	for _, m := range machine {
+		fmt.Fprintf(w, "- %s\n", m)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| section | measure | n | result | detail |")
+	fmt.Fprintln(w, "|---|---|---:|---|---|")
+	for _, r := range rep.rows {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", cell(r.section), cell(r.measure), cell(r.n), cell(r.result), cell(r.detail))
+	}
+	if len(rep.notes) > 0 {
+		fmt.Fprintln(w)
+		for i, n := range rep.notes {
+			fmt.Fprintf(w, "%d. %s\n", i+1, n)
+		}
+	}
+}
+
+// cell keeps a value from breaking the markdown table.
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+// fmtDur prints a duration with three significant digits in a unit a reader
+// compares at a glance.
+func fmtDur(d time.Duration) string { return fmtNs(float64(d)) }
+
+// fmtNs is fmtDur for a fractional number of nanoseconds (Go benchmarks
+// report 628.6 ns/op).
+func fmtNs(ns float64) string {
+	switch {
+	case ns < 1e3:
+		return sig3(ns) + " ns"
+	case ns < 1e6:
+		return sig3(ns/1e3) + " µs"
+	case ns < 1e9:
+		return sig3(ns/1e6) + " ms"
+	}
+	return sig3(ns/1e9) + " s"
+}
+
+// sig3 formats v (>= 1) with three significant digits, or more when the
+// integer part has more.
+func sig3(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// fmtBytes prints a size in MB (10^6, as file sizes are usually quoted).
+func fmtBytes(n int64) string {
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
