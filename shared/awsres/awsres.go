@@ -80,11 +80,6 @@ type PublicAccessBlock struct {
 	RestrictPublicBuckets bool `json:"restrict_public_buckets"`
 }
 
-// AllEnabled reports whether all four flags are on.
-func (p PublicAccessBlock) AllEnabled() bool {
-	return p.BlockPublicAcls && p.IgnorePublicAcls && p.BlockPublicPolicy && p.RestrictPublicBuckets
-}
-
 // Grant is one ACL grant.
 type Grant struct {
 	// GranteeType is CanonicalUser, Group or AmazonCustomerByEmail.
@@ -150,17 +145,6 @@ type SGRule struct {
 	Description     string `json:"description"`
 	// Public is true when the source is the whole Internet (a /0 range).
 	Public bool `json:"public"`
-}
-
-// AllowsTCPPort reports whether the rule admits TCP traffic to port.
-func (r SGRule) AllowsTCPPort(port int64) bool {
-	switch r.Protocol {
-	case "-1", "all":
-		return true
-	case "tcp", "6":
-		return r.FromPort <= port && port <= r.ToPort || (r.FromPort == -1 && r.ToPort == -1)
-	}
-	return false
 }
 
 // Trail is a CloudTrail trail.
