@@ -41,6 +41,9 @@ func BenchmarkNormalizeEvaluateDiff(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if rs := norm.Normalize(readOnly); len(rs) != 1 || !isDrop(rs[0].Err, change.ReasonReadOnly) {
+		b.Fatalf("the read-only record normalizes to %+v, want a read_only drop", rs)
+	}
 	specs, err := rules.Load(rules.Builtin())
 	if err != nil {
 		b.Fatal(err)
@@ -74,7 +77,7 @@ func BenchmarkNormalizeEvaluateDiff(b *testing.B) {
 
 	// step is the measured work for one record; it reports what it found so
 	// that the setup can check each case does what its name says.
-	step := func(raw []byte, doc *awsres.SecurityGroup) (dropped bool, d posture.Drift, docChanged bool) {
+	step := func(tb testing.TB, raw []byte, doc *awsres.SecurityGroup) (dropped bool, d posture.Drift, docChanged bool) {
 		res := norm.Normalize(raw)
 		if res[0].Err != nil {
 			return true, d, false
@@ -84,7 +87,7 @@ func BenchmarkNormalizeEvaluateDiff(b *testing.B) {
 			evals := engine.Evaluate(cur, ec)
 			enc, err := json.Marshal(cur.Doc)
 			if err != nil {
-				b.Fatal(err)
+				tb.Fatal(err)
 			}
 			docChanged = !bytes.Equal(enc, storedDoc)
 			d = posture.Diff(before, posture.Failing(evals))
@@ -105,7 +108,7 @@ func BenchmarkNormalizeEvaluateDiff(b *testing.B) {
 	}
 	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {
-			dropped, d, docChanged := step(bc.raw, bc.doc)
+			dropped, d, docChanged := step(b, bc.raw, bc.doc)
 			if dropped != bc.wantDropped {
 				b.Fatalf("dropped = %v, want %v", dropped, bc.wantDropped)
 			}
@@ -115,13 +118,18 @@ func BenchmarkNormalizeEvaluateDiff(b *testing.B) {
 			b.SetBytes(int64(len(bc.raw)))
 			b.ReportAllocs()
 			for b.Loop() {
-				step(bc.raw, bc.doc)
+				step(b, bc.raw, bc.doc)
 			}
 		})
 	}
 }
 
 const sshRule = "aws_ec2_sg_no_public_ingress_tcp_22"
+
+func isDrop(err error, want change.DropReason) bool {
+	got, ok := change.DropReasonOf(err)
+	return ok && got == want
+}
 
 // securityGroup is the document a fetcher returns for ref: a web tier group
 // with HTTPS open to the world, and SSH too when ssh is set.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/driftwatch/driftwatch/shared/alert"
 	"github.com/driftwatch/driftwatch/shared/change"
-	"github.com/driftwatch/driftwatch/shared/rules"
 	"github.com/driftwatch/driftwatch/shared/store"
 )
 
@@ -173,10 +172,14 @@ func (d *Detector) alertFinding(f store.Finding, st store.ResourceState) alert.F
 	}
 	af.Remediation = r.Remediation.Guidance
 	af.Action = r.Remediation.Action
-	for _, path := range r.Settings {
-		s := alert.Setting{Path: path, Known: f.BeforeKnown, After: rules.SettingValue(st.Document, path)}
+	vals, err := d.rules.SettingValuesAt(f.RuleID, st.Document, d.evalContextAt(st.Key.Account, st.ObservedAt), st.Tags)
+	if err != nil {
+		d.log.Warn("settings after the change", "rule_id", f.RuleID, "resource_id", st.Key.ResourceID, "error", err)
+	}
+	for _, v := range vals {
+		s := alert.Setting{Path: v.Label, Known: f.BeforeKnown, After: v.Value}
 		if f.BeforeKnown {
-			s.Before = f.Before[path]
+			s.Before = f.Before[v.Label]
 		}
 		af.Settings = append(af.Settings, s)
 	}

@@ -29,6 +29,9 @@ type Fetcher interface {
 type RuleBook interface {
 	Evaluate(res resource.Resource, ec rules.EvalContext) []posture.Evaluation
 	Rule(id string) (*rules.Rule, bool)
+	// SettingValuesAt renders a rule's settings (what the alert shows
+	// before -> after) on a stored document.
+	SettingValuesAt(ruleID string, doc []byte, ec rules.EvalContext, tags map[string]string) ([]rules.Setting, error)
 }
 
 // Notifier posts and updates alert messages.
@@ -226,6 +229,10 @@ func (d *Detector) observe(ctx context.Context, c change.Change, ref change.Reso
 }
 
 func (d *Detector) evalContext(account string) rules.EvalContext {
+	return d.evalContextAt(account, d.opts.Now())
+}
+
+func (d *Detector) evalContextAt(account string, now time.Time) rules.EvalContext {
 	a := d.opts.Accounts[account]
 	m := make(map[string]string, 3+len(a.Labels))
 	for k, v := range a.Labels {
@@ -234,5 +241,5 @@ func (d *Detector) evalContext(account string) rules.EvalContext {
 	m["id"] = account
 	m["name"] = a.Name
 	m["environment"] = a.Environment
-	return rules.EvalContext{Now: d.opts.Now(), Account: m}
+	return rules.EvalContext{Now: now, Account: m}
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/driftwatch/driftwatch/shared/change"
 	"github.com/driftwatch/driftwatch/shared/posture"
 	"github.com/driftwatch/driftwatch/shared/resource"
-	"github.com/driftwatch/driftwatch/shared/rules"
 	"github.com/driftwatch/driftwatch/shared/store"
 )
 
@@ -118,14 +117,19 @@ func (d *Detector) openFinding(key store.Key, ruleID string, prev store.Resource
 	if prev.Alert.Open {
 		f.Alert = prev.Alert.Ref
 	}
-	if r, ok := d.rules.Rule(ruleID); ok {
-		if f.Severity == "" {
-			f.Severity = r.Severity
+	if r, ok := d.rules.Rule(ruleID); ok && f.Severity == "" {
+		f.Severity = r.Severity
+	}
+	if f.BeforeKnown {
+		vals, err := d.rules.SettingValuesAt(ruleID, prev.Document, d.evalContextAt(key.Account, prev.ObservedAt), prev.Tags)
+		if err != nil {
+			// Shown as unknown rather than failing the observation.
+			d.log.Warn("settings before the change", "rule_id", ruleID, "resource_id", key.ResourceID, "error", err)
 		}
-		if f.BeforeKnown && len(r.Settings) > 0 {
-			f.Before = make(map[string]string, len(r.Settings))
-			for _, path := range r.Settings {
-				f.Before[path] = rules.SettingValue(prev.Document, path)
+		if len(vals) > 0 {
+			f.Before = make(map[string]string, len(vals))
+			for _, v := range vals {
+				f.Before[v.Label] = v.Value
 			}
 		}
 	}

@@ -60,19 +60,23 @@ func BenchmarkCompileBuiltin(b *testing.B) {
 	}
 }
 
-// BenchmarkSettingValue reads the settings of one S3 rule from a stored
-// document, as an alert does for before and after.
-func BenchmarkSettingValue(b *testing.B) {
-	_, res := loadFixture(b, filepath.Join(fixtureDir, "aws_s3_bucket_acl_no_public_grants/fail-allusers-read.json"), awsres.TypeS3Bucket)
+// BenchmarkSettingValues evaluates the SSH rule's settings on one stored
+// security group document, as the pipeline does for the after side of an
+// alert: decode the JSON into the Go type, evaluate, format.
+func BenchmarkSettingValues(b *testing.B) {
+	_, res := loadFixture(b, filepath.Join(fixtureDir, "aws_ec2_sg_no_public_ingress_tcp_22/fail-ssh-ipv4-anywhere.json"), awsres.TypeSecurityGroup)
 	doc, err := json.Marshal(res.Doc)
 	if err != nil {
 		b.Fatal(err)
 	}
-	r, _ := builtinEngine(b).Rule("aws_s3_bucket_acl_no_public_grants")
+	e := builtinEngine(b)
+	const id = "aws_ec2_sg_no_public_ingress_tcp_22"
 	b.ReportAllocs()
 	for b.Loop() {
-		for _, p := range r.Settings {
-			_ = SettingValue(doc, p)
+		got, err := e.SettingValues(id, doc)
+		if err != nil || len(got) != 1 || got[0].Value == "none" {
+			b.Fatalf("SettingValues = %q, %v", got, err)
 		}
 	}
+	b.ReportMetric(float64(len(doc)), "doc-bytes")
 }

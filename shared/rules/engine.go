@@ -15,6 +15,12 @@
 // CEL variables: resource (the typed document; field names are its json
 // tags), account (map(string, string): id, name, environment, ...), tags
 // (map(string, string), the resource's tags or labels) and now (timestamp).
+//
+// A rule's settings say what an alert shows, before -> after: each is a
+// dotted json path (shown under the path) or a "label: expression" whose
+// CEL expression, of any type, sees the same variables as the condition.
+// Engine.SettingValues evaluates them on a stored document and formats the
+// values for people.
 package rules
 
 import (
@@ -56,7 +62,9 @@ type Rule struct {
 	When      string
 	// WhenMissing says what the rule reports for a deleted resource.
 	WhenMissing WhenMissing
-	// Settings are dotted json paths into the document (see SettingValue).
+	// Settings are the labels of the rule's settings, in order: what an
+	// alert shows before -> after (values from Engine.SettingValues). A
+	// setting written as a json path is labelled with the path.
 	Settings []string
 	// Controls are ordered by framework (CIS, ISO 27001, NIS2, PCI DSS, ENS,
 	// DORA), then as listed in the rule.
@@ -67,8 +75,9 @@ type Rule struct {
 	// Source is the file the rule was loaded from.
 	Source string
 
-	cond cel.Program
-	when cel.Program // nil when the rule has no scope
+	cond     cel.Program
+	when     cel.Program   // nil when the rule has no scope
+	settings []cel.Program // parallel to Settings
 }
 
 // ControlLabels returns the rule's controls formatted for people, in order.
@@ -210,10 +219,27 @@ func compileRule(s *Spec, envs map[string]*cel.Env, docTypes map[string]reflect.
 		return nil, s.errAt("resource_type", "unknown resource type %q (known: %s)",
 			s.ResourceType, strings.Join(slices.Sorted(maps.Keys(envs)), ", "))
 	}
-	for i, p := range s.Settings {
-		if err := checkPath(docTypes[s.ResourceType], p); err != nil {
-			return nil, s.errAt("settings["+strconv.Itoa(i)+"]", "%q: %v", p, err)
+	labels := make([]string, len(s.Settings))
+	settings := make([]cel.Program, len(s.Settings))
+	for i, ss := range s.Settings {
+		f := "settings[" + strconv.Itoa(i) + "]"
+		expr := ss.Expr
+		if ss.Path != "" {
+			// The walk over the Go type explains a wrong path better than
+			// the CEL checker would about an expression nobody wrote.
+			if err := checkPath(docTypes[s.ResourceType], ss.Path); err != nil {
+				return nil, s.errAt(f, "%q: %v", ss.Path, err)
+			}
+			expr = "resource." + ss.Path
 		}
+		ast, err := compileExpr(env, s, f, expr, fmt.Sprintf("%q: ", ss.Name()))
+		if err != nil {
+			return nil, err
+		}
+		if settings[i], err = program(env, s, f, ast); err != nil {
+			return nil, err
+		}
+		labels[i] = ss.Name()
 	}
 	cond, err := compileBool(env, s, "condition", s.Condition)
 	if err != nil {
@@ -239,7 +265,7 @@ func compileRule(s *Spec, envs map[string]*cel.Env, docTypes map[string]reflect.
 		Condition:    s.Condition,
 		When:         s.When,
 		WhenMissing:  wm,
-		Settings:     slices.Clone(s.Settings),
+		Settings:     labels,
 		Controls:     orderedControls(s.Controls),
 		Remediation: Remediation{
 			Action:   s.Remediation.Action,
@@ -249,11 +275,25 @@ func compileRule(s *Spec, envs map[string]*cel.Env, docTypes map[string]reflect.
 		Source:   s.Source,
 		cond:     cond,
 		when:     when,
+		settings: settings,
 	}, nil
 }
 
 // compileBool compiles one expression that must type-check to bool.
 func compileBool(env *cel.Env, s *Spec, field, expr string) (cel.Program, error) {
+	ast, err := compileExpr(env, s, field, expr, "")
+	if err != nil {
+		return nil, err
+	}
+	if !ast.OutputType().IsExactType(cel.BoolType) {
+		return nil, s.errAt(field, "must be a bool expression, not %s", ast.OutputType())
+	}
+	return program(env, s, field, ast)
+}
+
+// compileExpr parses and type-checks one expression. prefix starts the
+// message (a setting's label), so that the author knows which one it is.
+func compileExpr(env *cel.Env, s *Spec, field, expr, prefix string) (*cel.Ast, error) {
 	ast, iss := env.Compile(expr)
 	if iss.Err() != nil {
 		msgs := make([]string, 0, len(iss.Errors()))
@@ -261,15 +301,17 @@ func compileBool(env *cel.Env, s *Spec, field, expr string) (cel.Program, error)
 			// CEL columns are 0-based; editors count from 1.
 			msgs = append(msgs, fmt.Sprintf("%d:%d: %s", e.Location.Line(), e.Location.Column()+1, e.Message))
 		}
-		return nil, s.errAt(field, "%s", strings.Join(msgs, "; "))
+		return nil, s.errAt(field, "%s%s", prefix, strings.Join(msgs, "; "))
 	}
-	if !ast.OutputType().IsExactType(cel.BoolType) {
-		return nil, s.errAt(field, "must be a bool expression, not %s", ast.OutputType())
-	}
+	return ast, nil
+}
+
+// program plans a checked expression for evaluation, under the cost limit.
+func program(env *cel.Env, s *Spec, field string, ast *cel.Ast) (cel.Program, error) {
 	prg, err := env.Program(ast, cel.CostLimit(costLimit), cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
 		// The expression type-checked, so this is ours, not the author's.
-		return nil, fmt.Errorf("rules: %s: %s: build program: %w", s.Source, field, err)
+		return nil, fmt.Errorf("rules: %s: %s: build program: %w", s.Source, stripIndex(field), err)
 	}
 	return prg, nil
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/driftwatch/driftwatch/shared/awsres"
 	"github.com/driftwatch/driftwatch/shared/change"
@@ -122,11 +123,42 @@ func TestCatalogue(t *testing.T) {
 				if !found {
 					t.Errorf("%s: no evaluation for %s", name, r.ID)
 				}
+				checkSettings(t, e, name, f, res)
 			}
 			if count[posture.Pass] == 0 || count[posture.Fail] == 0 {
 				t.Errorf("want at least one pass and one fail fixture in %s, have %v", filepath.Join(fixtureDir, r.ID), count)
 			}
 		})
+	}
+}
+
+// checkSettings evaluates the settings of every rule of the fixture's type
+// on its document, as the pipeline would for an alert: no errors, one value
+// per label, and nothing at all for a resource that no longer exists.
+func checkSettings(t *testing.T, e *Engine, name string, f fixture, res resource.Resource) {
+	t.Helper()
+	var doc []byte
+	if f.Exists {
+		var err error
+		if doc, err = json.Marshal(res.Doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range e.RulesFor(res.Ref.Type) {
+		got, err := e.SettingValuesAt(r.ID, doc, EvalContext{Now: f.Now, Account: f.Account}, f.Tags)
+		switch {
+		case err != nil:
+			t.Errorf("%s: settings of %s: %v", name, r.ID, err)
+		case !f.Exists && got != nil:
+			t.Errorf("%s: settings of %s for a deleted resource: %q, want none", name, r.ID, got)
+		case f.Exists && len(got) != len(r.Settings):
+			t.Errorf("%s: %s: %d settings, want %d", name, r.ID, len(got), len(r.Settings))
+		}
+		for i, s := range got {
+			if s.Label == "" || s.Label != r.Settings[i] {
+				t.Errorf("%s: %s: setting %d labelled %q, want %q", name, r.ID, i, s.Label, r.Settings[i])
+			}
+		}
 	}
 }
 
@@ -188,6 +220,12 @@ func TestCatalogueMetadata(t *testing.T) {
 		}
 		if len(r.Settings) == 0 {
 			t.Errorf("%s: no settings to show", r.ID)
+		}
+		for _, l := range r.Settings {
+			// An alert shows the label and two values on one line.
+			if n := utf8.RuneCountInString(l); n > 30 {
+				t.Errorf("%s: setting label %q has %d characters, keep it to 30", r.ID, l, n)
+			}
 		}
 		if len(r.Controls) == 0 {
 			t.Errorf("%s: no framework controls", r.ID)

@@ -45,3 +45,7 @@ func (e *RuleError) Error() string {
 
 // Is makes every RuleError match ErrInvalidRule.
 func (e *RuleError) Is(target error) bool { return target == ErrInvalidRule }
+
+// ErrUnknownRule is returned for a rule id the engine does not hold: a
+// finding of a rule that has since been removed or disabled.
+var ErrUnknownRule = errors.New("unknown rule")

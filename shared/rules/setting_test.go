@@ -1,224 +1,399 @@
 package rules
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
+	"flag"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
-	"strconv"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"cel.dev/cel-go/common/types"
+
+	"github.com/driftwatch/driftwatch/shared/awsres"
+	"github.com/driftwatch/driftwatch/shared/resource"
 )
 
-const settingDoc = `{
-  "name": "acme-invoices",
-  "public_access_block": {"configured": true, "block_public_acls": true, "ignore_public_acls": false},
-  "acl_grants": [ {"grantee": "http://acs.amazonaws.com/groups/global/AllUsers", "permission": "READ", "public": true} ],
-  "policy": {"present": false, "statements": null},
-  "versioning_status": "Suspended",
-  "logging": {"enabled": false, "target_bucket": "", "target_prefix": ""},
-  "backup_retention_period": 7,
-  "ratio": -1.5e3,
-  "esc\"aped": "q\"uote \u00e9",
-  "nested": {"a": {"b": {"c": [1, {"d": "}"}]}}},
-  "empty_list": [],
-  "tags": {"team": "billing"}
-}`
+var update = flag.Bool("update", false, "rewrite testdata/rules/settings.golden")
 
-func TestSettingValue(t *testing.T) {
-	tests := []struct {
-		doc, path, want string
-	}{
-		{settingDoc, "name", "acme-invoices"},
-		{settingDoc, "versioning_status", "Suspended"},
-		{settingDoc, "logging.enabled", "false"},
-		{settingDoc, "public_access_block.block_public_acls", "true"},
-		{settingDoc, "public_access_block", `{"configured":true,"block_public_acls":true,"ignore_public_acls":false}`},
-		{settingDoc, "acl_grants", `[{"grantee":"http://acs.amazonaws.com/groups/global/AllUsers","permission":"READ","public":true}]`},
-		{settingDoc, "policy.statements", ""},
-		{settingDoc, "backup_retention_period", "7"},
-		{settingDoc, "ratio", "-1.5e3"},
-		{settingDoc, `esc"aped`, `q"uote é`},
-		{settingDoc, "nested.a.b", `{"c":[1,{"d":"}"}]}`},
-		{settingDoc, "empty_list", "[]"},
-		{settingDoc, "tags.team", "billing"},
-		{settingDoc, "logging.missing", ""},
-		{settingDoc, "missing", ""},
-		{settingDoc, "name.deeper", ""},
-		{settingDoc, "acl_grants.public", ""},
-		{``, "name", ""},
-		{`null`, "name", ""},
-		{`[1,2]`, "name", ""},
-		{`{"name": "x"`, "name", "x"},
-		{`{"name": `, "name", ""},
-		{`{"a": {"b": [1, 2}`, "a", ""},
-		{`{"a" 1}`, "a", ""},
-		{`{"a": "unterminated}`, "a", ""},
-	}
-	for _, tt := range tests {
-		if got := SettingValue([]byte(tt.doc), tt.path); got != tt.want {
-			t.Errorf("SettingValue(%.30q, %q) = %q, want %q", tt.doc, tt.path, got, tt.want)
+const settingsGolden = "../../testdata/rules/settings.golden"
+
+// TestSettingsGolden writes what an alert will show for each built-in rule:
+// the settings of the rule's first compliant fixture as before and of its
+// first non-compliant one as after (deleted resources have no settings, so
+// only fixtures of existing resources count). Reviewers read the diff of
+// the golden file to judge a change to a rule's settings.
+func TestSettingsGolden(t *testing.T) {
+	e := builtinEngine(t)
+	var b strings.Builder
+	b.WriteString("# What alerts show for each built-in rule: label: before → after, the\n" +
+		"# settings of its first pass fixture and of its first fail fixture.\n" +
+		"# Regenerate: go test ./rules/ -run TestSettingsGolden -update\n")
+	for _, r := range e.Rules() {
+		before, beforeFile := firstFixtureSettings(t, e, r, "pass-")
+		after, afterFile := firstFixtureSettings(t, e, r, "fail-")
+		if afterFile == "" {
+			t.Errorf("%s: no fail fixture of an existing resource", r.ID)
+			continue
 		}
+		fmt.Fprintf(&b, "\n%s (%s → %s)\n", r.ID, beforeFile, afterFile)
+		for i, s := range after {
+			was := "(not observed)"
+			if before != nil {
+				was = before[i].Value
+			}
+			fmt.Fprintf(&b, "  %s: %s → %s\n", s.Label, was, s.Value)
+		}
+	}
+	got := b.String()
+	if *update {
+		if err := os.WriteFile(settingsGolden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(settingsGolden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("settings differ from %s (run with -update and review the diff):\n%s", settingsGolden, got)
 	}
 }
 
-// TestSettingValueFixtures reads every setting of every built-in rule from
-// the fixtures and compares with a full decode, so that the scanner agrees
-// with encoding/json on the documents driftwatch really stores.
-func TestSettingValueFixtures(t *testing.T) {
-	e := builtinEngine(t)
-	n := 0
-	for _, r := range e.Rules() {
-		files, err := filepath.Glob(filepath.Join(fixtureDir, r.ID, "*.json"))
+// firstFixtureSettings evaluates the rule's settings on its first fixture
+// whose name starts with prefix and whose resource exists.
+func firstFixtureSettings(t *testing.T, e *Engine, r *Rule, prefix string) ([]Setting, string) {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(fixtureDir, r.ID, prefix+"*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
+		f, res := loadFixture(t, file, r.ResourceType)
+		if !f.Exists {
+			continue
+		}
+		doc, err := json.Marshal(res.Doc)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, file := range files {
-			f, res := loadFixture(t, file, r.ResourceType)
-			if !f.Exists {
-				continue
+		got, err := e.SettingValuesAt(r.ID, doc, EvalContext{Now: f.Now, Account: f.Account}, f.Tags)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		return got, filepath.Base(file)
+	}
+	return nil, ""
+}
+
+// settingsEngine compiles custom rules whose settings exercise every form
+// and every variable.
+func settingsEngine(t testing.TB) *Engine {
+	t.Helper()
+	spec := func(id, typ string, settings ...SettingSpec) Spec {
+		return Spec{
+			Source: id + ".yaml", ID: id, Title: id, Description: "Test rule.", ResourceType: typ,
+			Severity: "low", Condition: "true", Settings: settings, Remediation: Remediation{Guidance: "None."},
+		}
+	}
+	e, err := Compile([]Spec{
+		spec("t_sg", awsres.TypeSecurityGroup,
+			SettingSpec{Path: "name"},
+			SettingSpec{Label: "public", Expr: "resource.ingress.filter(r, r.public).map(r, r.cidr)"},
+			SettingSpec{Label: "owner", Expr: "account.owner"},
+			SettingSpec{Label: "team tag", Expr: "tags.team"},
+			SettingSpec{Label: "checked at", Expr: "now"},
+		),
+		spec("t_no_settings", awsres.TypeSecurityGroup),
+		spec("t_user", awsres.TypeIAMUser,
+			SettingSpec{Label: "key ages", Expr: "resource.access_keys.map(k, now - k.created)"},
+			SettingSpec{Path: "access_keys"},
+		),
+	}, awsres.Types())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestSettingValues(t *testing.T) {
+	e := settingsEngine(t)
+	now := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	ec := EvalContext{Now: now, Account: map[string]string{"id": "123456789012", "owner": "payments"}}
+	tags := map[string]string{"team": "edge"}
+	sg, err := json.Marshal(&awsres.SecurityGroup{ID: "sg-1", Name: "web", Ingress: []awsres.SGRule{
+		{Protocol: "tcp", FromPort: 22, ToPort: 22, CIDR: "0.0.0.0/0", Public: true},
+		{Protocol: "tcp", FromPort: 443, ToPort: 443, CIDR: "10.0.0.0/8"},
+		{Protocol: "tcp", FromPort: 443, ToPort: 443, CIDR: "::/0", IPv6: true, Public: true},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err := json.Marshal(&awsres.IAMUser{Name: "ci", AccessKeys: []awsres.AccessKey{
+		{ID: "AKIA1", Status: "Active", Created: now.Add(-91*24*time.Hour - time.Hour)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		rule    string
+		doc     string
+		ec      EvalContext
+		tags    map[string]string
+		want    []Setting
+		wantErr string
+	}{
+		{
+			name: "every variable",
+			rule: "t_sg", doc: string(sg), ec: ec, tags: tags,
+			want: []Setting{
+				{"name", "web"}, {"public", "0.0.0.0/0, ::/0"}, {"owner", "payments"},
+				{"team tag", "edge"}, {"checked at", "2025-06-01T12:00:00Z"},
+			},
+		},
+		{
+			name: "surrounding space is fine",
+			rule: "t_sg", doc: "\n " + string(sg) + "\n", ec: ec, tags: tags,
+			want: []Setting{
+				{"name", "web"}, {"public", "0.0.0.0/0, ::/0"}, {"owner", "payments"},
+				{"team tag", "edge"}, {"checked at", "2025-06-01T12:00:00Z"},
+			},
+		},
+		{
+			name: "a failing setting leaves the others",
+			rule: "t_sg", doc: string(sg), ec: EvalContext{Now: now},
+			want: []Setting{
+				{"name", "web"}, {"public", "0.0.0.0/0, ::/0"}, {"owner", ""},
+				{"team tag", ""}, {"checked at", "2025-06-01T12:00:00Z"},
+			},
+			wantErr: "rules: t_sg: setting \"owner\": no such key: owner\n" +
+				"rules: t_sg: setting \"team tag\": no such key: team",
+		},
+		{
+			name: "durations and a path to a list of objects",
+			rule: "t_user", doc: string(user), ec: ec,
+			want: []Setting{
+				{"key ages", "91d"},
+				{"access_keys", `[{"created":"2025-03-02T11:00:00Z","id":"AKIA1","last_used":"0001-01-01T00:00:00Z","status":"Active","used":false}]`},
+			},
+		},
+		{name: "empty document: not observed", rule: "t_sg", doc: ""},
+		{name: "null document: deleted", rule: "t_sg", doc: " null "},
+		{name: "a rule without settings", rule: "t_no_settings", doc: string(sg)},
+		{name: "unknown rule", rule: "nope", doc: string(sg), wantErr: `rules: settings of "nope": unknown rule`},
+		{
+			name: "truncated placeholder",
+			rule: "t_sg", doc: `{"truncated":true,"bytes":400000}`,
+			wantErr: `rules: settings of t_sg: AWS::EC2::SecurityGroup document: json: unknown field "truncated"`,
+		},
+		{
+			name: "another type's document",
+			rule: "t_user", doc: string(sg),
+			wantErr: `rules: settings of t_user: AWS::IAM::User document: json: unknown field "description"`,
+		},
+		{
+			name: "not an object",
+			rule: "t_sg", doc: `[{"name":"web"}]`,
+			wantErr: `rules: settings of t_sg: AWS::EC2::SecurityGroup document: not a JSON object`,
+		},
+		{
+			name: "wrong field type",
+			rule: "t_sg", doc: `{"name": 7}`,
+			wantErr: `rules: settings of t_sg: AWS::EC2::SecurityGroup document: json: cannot unmarshal number into Go struct field SecurityGroup.name of type string`,
+		},
+		{
+			name: "trailing data",
+			rule: "t_sg", doc: `{"name":"web"} {"name":"db"}`,
+			wantErr: `rules: settings of t_sg: AWS::EC2::SecurityGroup document: data after the JSON object`,
+		},
+		{
+			name: "malformed",
+			rule: "t_sg", doc: `{"name":"web"`,
+			wantErr: `rules: settings of t_sg: AWS::EC2::SecurityGroup document: unexpected EOF`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := e.SettingValuesAt(tt.rule, []byte(tt.doc), tt.ec, tt.tags)
+			if tt.wantErr == "" && err != nil {
+				t.Fatalf("error: %v", err)
 			}
-			doc, err := json.MarshalIndent(res.Doc, "", "  ")
+			if tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr) {
+				t.Fatalf("error\n got: %v\nwant: %s", err, tt.wantErr)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("settings\n got: %q\nwant: %q", got, tt.want)
+			}
+		})
+	}
+
+	// The unknown rule is a sentinel: the pipeline may hold findings of a
+	// rule that has since been removed.
+	if _, err := e.SettingValues("nope", sg); !errors.Is(err, ErrUnknownRule) {
+		t.Errorf("unknown rule: error %v does not match ErrUnknownRule", err)
+	}
+	// Without a context, now is the current time: the age is counted to
+	// the moment of the call (a day boundary may pass meanwhile).
+	created := now.Add(-91*24*time.Hour - time.Hour)
+	age := func() string { return fmt.Sprintf("%dd", int(time.Since(created).Hours())/24) }
+	early := age()
+	got, err := e.SettingValues("t_user", user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if late := age(); got[0].Value != early && got[0].Value != late {
+		t.Errorf("key age without a context = %q, want %q", got[0].Value, late)
+	}
+}
+
+// TestFormatValue covers every kind of CEL result, from expressions over a
+// real document so that native objects and lists come in as they do in
+// SettingValues.
+func TestFormatValue(t *testing.T) {
+	envs, err := newEnvs(awsres.Types())
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := envs[awsres.TypeSecurityGroup]
+	doc := &awsres.SecurityGroup{ID: "sg-1", Name: "web", Tags: map[string]string{"b": "2", "a": "1"}, Ingress: []awsres.SGRule{
+		{RuleID: "sgr-1", Protocol: "tcp", FromPort: 22, ToPort: 22, CIDR: "0.0.0.0/0", Public: true},
+	}}
+	tr := &typeRules{ptr: reflect.TypeFor[*awsres.SecurityGroup](), adapter: env.CELTypeAdapter()}
+	act, detail := tr.activation(resource.Resource{Exists: true, Doc: doc}, EvalContext{Now: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)})
+	if act == nil {
+		t.Fatal(detail)
+	}
+	tests := []struct {
+		expr, want string
+	}{
+		{"'acme-invoices'", "acme-invoices"},
+		{"''", ""},
+		{"true", "true"},
+		{"-7", "-7"},
+		{"7u", "7"},
+		{"1.5", "1.5"},
+		{"1e21", "1e+21"},
+		{"null", "none"},
+		{"b'hi'", "aGk="},
+		{"type(1)", "int"},
+		{"now", "2025-06-01T12:00:00Z"},
+		{"timestamp('2025-06-01T14:30:00+02:00')", "2025-06-01T12:30:00Z"},
+		{"timestamp('2025-06-01T00:00:00Z')", "2025-06-01"},
+		{"timestamp('0001-01-01T00:00:00Z')", "none"},
+		{"duration('2200h')", "91d"},
+		{"duration('24h')", "1d"},
+		{"duration('23h59m')", "23h59m"},
+		{"duration('5h')", "5h"},
+		{"duration('45m')", "45m"},
+		{"duration('90s')", "1m30s"},
+		{"duration('1.5s')", "1.5s"},
+		{"duration('0s')", "0s"},
+		{"duration('-48h')", "-2d"},
+		{"duration('-30m')", "-30m"},
+		{"['tcp/22', 'tcp/443']", "tcp/22, tcp/443"},
+		{"[1, 2u, 2.5, true, null]", "1, 2, 2.5, true, none"},
+		{"[duration('240h'), timestamp('2025-01-02T00:00:00Z')]", "10d, 2025-01-02"},
+		{"[]", "none"},
+		{"resource.ingress.filter(r, !r.public).map(r, r.cidr)", "none"},
+		{"[[1], [2, 3]]", "[[1],[2,3]]"},
+		{"{'b': 1, 'a': [true, 'x']}", `{"a":[true,"x"],"b":1}`},
+		{"{1: 'one', 2: 'two'}", `{"1":"one","2":"two"}`},
+		{"{}", "{}"},
+		{"{'html': '<a&b>'}", `{"html":"<a&b>"}`},
+		{"{'nan': double('NaN'), 'inf': double('-Infinity')}", `{"inf":"-Inf","nan":"NaN"}`},
+		{"{'when': timestamp('2025-06-01T00:00:00Z'), 'for': duration('48h'), 'opt': optional.none()}", `{"for":"2d","opt":null,"when":"2025-06-01"}`},
+		{"resource.tags", `{"a":"1","b":"2"}`},
+		{"resource.ingress[0]", `{"cidr":"0.0.0.0/0","description":"","from_port":22,"ipv6":false,"prefix_list_id":"","protocol":"tcp","public":true,"referenced_group":"","rule_id":"sgr-1","to_port":22}`},
+		{"resource.ingress.map(r, {'id': r.rule_id, 'port': r.from_port})", `[{"id":"sgr-1","port":22}]`},
+		{"optional.of('x')", "x"},
+		{"optional.none()", "none"},
+		{"[optional.of(1)]", "[1]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			ast, iss := env.Compile(tt.expr)
+			if iss.Err() != nil {
+				t.Fatal(iss.Err())
+			}
+			prg, err := env.Program(ast)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, p := range r.Settings {
-				got := SettingValue(doc, p)
-				if want, ok := referenceSetting(doc, p); !ok || !sameSetting(got, want) {
-					t.Errorf("%s %s: SettingValue = %q, decoding gives %q", file, p, got, want)
-				}
-				n++
+			v, _, err := prg.Eval(act)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
+			if got := formatValue(v); got != tt.want {
+				t.Errorf("formatValue(%s) = %q, want %q", tt.expr, got, tt.want)
+			}
+		})
 	}
-	if n == 0 {
-		t.Fatal("no settings compared")
+	// The one duration whose absolute value does not fit an int64.
+	if got, want := formatValue(types.Duration{Duration: math.MinInt64}), "-106751d"; got != want {
+		t.Errorf("formatValue(min duration) = %q, want %q", got, want)
 	}
 }
 
-// referenceSetting is the slow, obviously right version of SettingValue.
-func referenceSetting(doc []byte, path string) (string, bool) {
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		return "", false
-	}
-	for seg := range strings.SplitSeq(path, ".") {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return "", true
-		}
-		if v, ok = m[seg]; !ok {
-			return "", true
-		}
-	}
-	switch x := v.(type) {
-	case nil:
-		return "", true
-	case string:
-		return x, true
-	case json.Number:
-		return x.String(), true
-	case bool:
-		return strconv.FormatBool(x), true
-	}
-	b, err := json.Marshal(v)
-	return string(b), err == nil
-}
-
-// sameSetting compares two renderings: exactly for scalars, as JSON values
-// for objects and lists (key order and number spelling may differ).
-func sameSetting(a, b string) bool {
-	if a == b {
-		return true
-	}
-	if !strings.HasPrefix(a, "{") && !strings.HasPrefix(a, "[") {
-		fa, ea := strconv.ParseFloat(a, 64)
-		fb, eb := strconv.ParseFloat(b, 64)
-		return ea == nil && eb == nil && fa == fb
-	}
-	var va, vb any
-	if json.Unmarshal([]byte(a), &va) != nil || json.Unmarshal([]byte(b), &vb) != nil {
-		return false
-	}
-	return reflect.DeepEqual(va, vb)
-}
-
-// hasDuplicateKeys reports whether any object in a valid JSON document
-// repeats a key: encoding/json keeps the last, SettingValue the first, and
-// driftwatch never writes such documents.
-func hasDuplicateKeys(doc []byte) bool {
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	type frame struct {
-		obj  bool
-		keys map[string]bool
-		key  bool // the next string token is a key
-	}
-	var stack []*frame
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return false
-		}
+// FuzzSettingValues feeds documents to every rule's settings: whatever the
+// bytes, SettingValues must not panic, and a document it accepts must give
+// one value per setting and the same values once re-encoded the way the
+// pipeline stores documents.
+func FuzzSettingValues(f *testing.F) {
+	e := builtinEngine(f)
+	all := e.Rules()
+	for i, r := range all {
+		files, err := filepath.Glob(filepath.Join(fixtureDir, r.ID, "*.json"))
 		if err != nil {
-			return false
+			f.Fatal(err)
 		}
-		var top *frame
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if top != nil && top.obj && top.key {
-			if d, ok := tok.(json.Delim); !ok || d != '}' {
-				k := tok.(string)
-				if top.keys[k] {
-					return true
-				}
-				top.keys[k] = true
-				top.key = false
-				continue
+		for _, file := range files {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				f.Fatal(err)
 			}
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, &frame{obj: true, keys: map[string]bool{}, key: true})
-			continue
-		case json.Delim('['):
-			stack = append(stack, &frame{})
-			continue
-		case json.Delim('}'), json.Delim(']'):
-			stack = stack[:len(stack)-1]
-		}
-		// A value ended: in an object the next token is a key again.
-		if len(stack) > 0 && stack[len(stack)-1].obj {
-			stack[len(stack)-1].key = true
+			var fx fixture
+			if err := decodeStrict(data, &fx); err != nil {
+				f.Fatal(err)
+			}
+			f.Add(uint8(i), []byte(fx.Resource))
 		}
 	}
-}
-
-func FuzzSettingValue(f *testing.F) {
-	f.Add([]byte(settingDoc), "nested.a.b")
-	f.Add([]byte(settingDoc), "acl_grants")
-	f.Add([]byte(`{"a":{"b":"c"}}`), "a.b")
-	files, _ := filepath.Glob(filepath.Join(fixtureDir, "*", "*.json"))
-	for _, file := range files {
-		if data, err := os.ReadFile(file); err == nil {
-			f.Add(data, "resource")
-			f.Add(data, "resource.ingress")
-			f.Add(data, "account.name")
-		}
-	}
-	f.Fuzz(func(t *testing.T, doc []byte, path string) {
-		got := SettingValue(doc, path)
-		if !json.Valid(doc) || hasDuplicateKeys(doc) {
+	f.Add(uint8(0), []byte(`{"truncated":true,"bytes":1}`))
+	f.Add(uint8(0), []byte(`null`))
+	ec := EvalContext{Now: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC), Account: map[string]string{"id": "123456789012"}}
+	docTypes := awsres.Types()
+	f.Fuzz(func(t *testing.T, ruleIdx uint8, doc []byte) {
+		r := all[int(ruleIdx)%len(all)]
+		got, err := e.SettingValuesAt(r.ID, doc, ec, nil)
+		if err != nil || got == nil {
 			return
 		}
-		want, ok := referenceSetting(doc, path)
-		if ok && !sameSetting(got, want) {
-			t.Errorf("SettingValue(%q, %q) = %q, decoding gives %q", doc, path, got, want)
+		if len(got) != len(r.Settings) {
+			t.Fatalf("%s: %d settings, want %d", r.ID, len(got), len(r.Settings))
+		}
+		for i, s := range got {
+			if s.Label != r.Settings[i] {
+				t.Fatalf("%s: setting %d labelled %q, want %q", r.ID, i, s.Label, r.Settings[i])
+			}
+		}
+		v, err := decodeDoc([]byte(strings.TrimSpace(string(doc))), docTypes[r.ResourceType])
+		if err != nil {
+			t.Fatalf("%s: SettingValues accepted a document decodeDoc rejects: %v", r.ID, err)
+		}
+		again, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got2, err := e.SettingValuesAt(r.ID, again, ec, nil)
+		if err != nil || !slices.Equal(got, got2) {
+			t.Fatalf("%s: re-encoded document gives %q (%v), want %q", r.ID, got2, err, got)
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -39,9 +40,9 @@ type Spec struct {
 	When string `yaml:"when"`
 	// WhenMissing is "not_applicable" (the default) or "fail".
 	WhenMissing string `yaml:"when_missing"`
-	// Settings are dotted json paths into the document that show what the
-	// rule looks at.
-	Settings []string `yaml:"settings"`
+	// Settings are what an alert shows of the resource, before and after
+	// the change: each a dotted json path or a labelled CEL expression.
+	Settings []SettingSpec `yaml:"settings"`
 	// Controls maps a framework key (cis, iso27001_2022, nis2, pci_dss_4_0,
 	// ens_rd2022, dora) to its control ids.
 	Controls    map[string][]string `yaml:"controls"`
@@ -62,6 +63,89 @@ type Remediation struct {
 	Action string `yaml:"action"`
 	// Guidance says what to do by hand, in one paragraph.
 	Guidance string `yaml:"guidance"`
+}
+
+// SettingSpec is one entry of a rule's settings. In YAML it is either a
+// dotted json path into the document, shown under its own name, such as
+// "public_access_block.block_public_acls", or a one-key mapping from a
+// label for people to a CEL expression of any result type over the same
+// variables as the condition, such as
+// "open to the Internet: resource.ingress.filter(r, r.public).map(r, r.cidr)".
+type SettingSpec struct {
+	// Path is the dotted json path; empty for an expression.
+	Path string
+	// Label names the expression's value in an alert.
+	Label string
+	// Expr is the CEL expression.
+	Expr string
+}
+
+// Name is what an alert calls the setting: the label, or the path itself.
+func (ss SettingSpec) Name() string {
+	if ss.Path != "" {
+		return ss.Path
+	}
+	return ss.Label
+}
+
+// UnmarshalYAML reads a plain string as a path and a one-key mapping as
+// label: expression. Anything else is an error that names its line, so the
+// author sees exactly which entry is wrong.
+func (ss *SettingSpec) UnmarshalYAML(n *yaml.Node) error {
+	bad := func(line int, format string, args ...any) error {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: ", line) + fmt.Sprintf(format, args...)}}
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.ShortTag() != "!!str" {
+			return bad(n.Line, "%s is not a dotted path or a mapping label: expression", describeNode(n))
+		}
+		*ss = SettingSpec{Path: n.Value}
+		return nil
+	case yaml.MappingNode:
+		if len(n.Content) != 2 {
+			return bad(n.Line, "a setting is one label: expression, this mapping has %d keys (make each its own list item)", len(n.Content)/2)
+		}
+		k, v := n.Content[0], n.Content[1]
+		if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!str" {
+			return bad(k.Line, "the label must be a string, not %s", describeNode(k))
+		}
+		if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
+			hint := ""
+			if v.Kind == yaml.ScalarNode && v.ShortTag() != "!!null" {
+				hint = " (quote it)"
+			}
+			return bad(v.Line, "the expression for %q must be a string, not %s%s", k.Value, describeNode(v), hint)
+		}
+		*ss = SettingSpec{Label: k.Value, Expr: v.Value}
+		return nil
+	}
+	return bad(n.Line, "%s is not a dotted path or a mapping label: expression", describeNode(n))
+}
+
+// describeNode names a YAML node's kind for an error message.
+func describeNode(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.AliasNode:
+		return "an alias"
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!null":
+			return "null"
+		case "!!str":
+			return "a string"
+		case "!!int", "!!float":
+			return "the number " + n.Value
+		case "!!bool":
+			return "the boolean " + n.Value
+		}
+		return "a " + strings.TrimPrefix(n.ShortTag(), "!!")
+	}
+	return "an empty node"
 }
 
 // WhenMissing says what a rule reports for a resource that no longer exists.
@@ -90,6 +174,9 @@ const (
 	// maxExprLen bounds what the CEL parser is asked to read; real rules are
 	// a few hundred bytes.
 	maxExprLen = 4096
+	// maxLabelLen keeps a setting's label to what fits before its value on
+	// one line of an alert; the catalogue keeps to 30.
+	maxLabelLen = 60
 )
 
 // Parse reads one rule file. name is used in error messages. Unknown fields,
@@ -121,12 +208,36 @@ func Parse(name string, data []byte) (Spec, error) {
 		// lines describe the first document, not this one.
 		return Spec{}, yamlError(name, err, nil)
 	}
+	if err := nullSettings(name, &root); err != nil {
+		return Spec{}, err
+	}
 	s.Source = name
 	s.lines = lines
 	if err := s.validate(); err != nil {
 		return Spec{}, err
 	}
 	return s, nil
+}
+
+// nullSettings reports an empty settings entry ("- " alone on its line).
+// The YAML decoder drops null items of a list of structs without calling
+// SettingSpec.UnmarshalYAML, so they have to be found in the node tree.
+func nullSettings(name string, root *yaml.Node) error {
+	doc := root.Content[0]
+	if doc.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if doc.Content[i].Value != "settings" || doc.Content[i+1].Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, item := range doc.Content[i+1].Content {
+			if item.Kind == yaml.ScalarNode && item.ShortTag() == "!!null" {
+				return &RuleError{File: name, Line: item.Line, Field: "settings", Msg: "empty setting"}
+			}
+		}
+	}
+	return nil
 }
 
 // Load parses every *.yaml (and *.yml) file under fsys, in lexical order.
@@ -196,6 +307,7 @@ func yamlError(name string, err error, lines map[string]int) error {
 		} else if key := keyAtLine(lines, re.Line, ""); key != "" {
 			re.Field = stripIndex(key)
 		}
+		re.Msg = strings.ReplaceAll(re.Msg, "[]rules.SettingSpec", "a list of settings")
 		re.Msg = strings.ReplaceAll(re.Msg, "rules.Spec", "a rule")
 		errs = append(errs, re)
 	}
@@ -207,11 +319,11 @@ func yamlError(name string, err error, lines map[string]int) error {
 func keyAtLine(lines map[string]int, line int, name string) string {
 	best := ""
 	for _, k := range slices.Sorted(maps.Keys(lines)) {
-		if lines[k] != line || strings.HasSuffix(k, "]") {
+		if lines[k] != line {
 			continue
 		}
 		if name != "" {
-			if k == name || strings.HasSuffix(k, "."+name) {
+			if !strings.HasSuffix(k, "]") && (k == name || strings.HasSuffix(k, "."+name)) {
 				return k
 			}
 			continue
@@ -332,15 +444,15 @@ func (s *Spec) validate() error {
 		return s.errAt("when_missing", "unknown value %q (want not_applicable or fail)", s.WhenMissing)
 	}
 	seen := map[string]bool{}
-	for i, p := range s.Settings {
+	for i, ss := range s.Settings {
 		f := "settings[" + strconv.Itoa(i) + "]"
-		if !settingPattern.MatchString(p) {
-			return s.errAt(f, "%q is not a dotted path of json field names", p)
+		if err := s.validateSetting(f, ss); err != nil {
+			return err
 		}
-		if seen[p] {
-			return s.errAt(f, "%q listed twice", p)
+		if seen[ss.Name()] {
+			return s.errAt(f, "%q listed twice", ss.Name())
 		}
-		seen[p] = true
+		seen[ss.Name()] = true
 	}
 	if err := s.validateControls(); err != nil {
 		return err
@@ -361,6 +473,33 @@ func (s *Spec) validate() error {
 			return s.errAt(f, "%q listed twice", t)
 		}
 		seen[t] = true
+	}
+	return nil
+}
+
+// validateSetting checks one settings entry's form; Compile checks that the
+// path or the expression fits the resource type.
+func (s *Spec) validateSetting(f string, ss SettingSpec) error {
+	switch {
+	case ss.Path != "" && (ss.Label != "" || ss.Expr != ""):
+		return s.errAt(f, "give either a path or a label and an expression, not both")
+	case ss.Path != "":
+		if !settingPattern.MatchString(ss.Path) {
+			return s.errAt(f, "%q is not a dotted path of json field names (write label: expression for anything else)", ss.Path)
+		}
+		return nil
+	case ss.Label == "" && ss.Expr == "":
+		return s.errAt(f, "empty setting")
+	case strings.TrimSpace(ss.Label) == "":
+		return s.errAt(f, "empty label")
+	case ss.Label != strings.TrimSpace(ss.Label) || strings.ContainsAny(ss.Label, "\r\n\t"):
+		return s.errAt(f, "label %q must be one line without surrounding spaces", ss.Label)
+	case utf8.RuneCountInString(ss.Label) > maxLabelLen:
+		return s.errAt(f, "label %q is longer than %d characters", ss.Label, maxLabelLen)
+	case strings.TrimSpace(ss.Expr) == "":
+		return s.errAt(f, "%q: empty expression", ss.Label)
+	case len(ss.Expr) > maxExprLen:
+		return s.errAt(f, "%q: expression longer than %d characters", ss.Label, maxExprLen)
 	}
 	return nil
 }

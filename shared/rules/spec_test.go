@@ -33,7 +33,14 @@ func TestInvalidRules(t *testing.T) {
 		{"when_syntax_error.yaml", `when_syntax_error.yaml:7: when: 1:33: Syntax error: mismatched input '<EOF>' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}`},
 		{"settings_path.yaml", `settings_path.yaml:7: settings: "logging.enable": no field "enable" in logging`},
 		{"settings_through_list.yaml", `settings_through_list.yaml:7: settings: "acl_grants.public": acl_grants is a list, it has no field "public"`},
-		{"settings_not_list.yaml", "settings_not_list.yaml:7: settings: cannot unmarshal !!str `version...` into []string"},
+		{"settings_not_list.yaml", "settings_not_list.yaml:7: settings: cannot unmarshal !!str `version...` into a list of settings"},
+		{"settings_bad_expression.yaml", `settings_bad_expression.yaml:9: settings: "open to the Internet": 1:68: undefined field 'port'`},
+		{"settings_expression_syntax.yaml", `settings_expression_syntax.yaml:8: settings: "open to the Internet": 1:51: Syntax error: missing ')' at '<EOF>'`},
+		{"settings_two_keys.yaml", `settings_two_keys.yaml:8: settings: a setting is one label: expression, this mapping has 2 keys (make each its own list item)`},
+		{"settings_empty_label.yaml", `settings_empty_label.yaml:8: settings: empty label`},
+		{"settings_expression_not_string.yaml", `settings_expression_not_string.yaml:9: settings: the expression for "open ports" must be a string, not a list`},
+		{"settings_number.yaml", `settings_number.yaml:8: settings: the number 22 is not a dotted path or a mapping label: expression`},
+		{"settings_duplicate_label.yaml", `settings_duplicate_label.yaml:10: settings: "name" listed twice`},
 		{"missing_title.yaml", `missing_title.yaml:1: title: required`},
 		{"missing_guidance.yaml", `missing_guidance.yaml:10: remediation.guidance: required`},
 		{"bad_id.yaml", `bad_id.yaml:1: id: "S3-Versioning" must match ^[a-z0-9_]+$`},
@@ -163,7 +170,11 @@ func TestCompileSpecFromGo(t *testing.T) {
 		ResourceType: awsres.TypeS3Bucket,
 		Severity:     "LOW",
 		Condition:    "resource.logging.enabled",
-		Remediation:  Remediation{Guidance: "Turn logging on."},
+		Settings: []SettingSpec{
+			{Path: "logging.target_bucket"},
+			{Label: "log prefix", Expr: "resource.logging.target_prefix"},
+		},
+		Remediation: Remediation{Guidance: "Turn logging on."},
 	}
 	e, err := Compile([]Spec{s}, awsres.Types())
 	if err != nil {
@@ -176,11 +187,46 @@ func TestCompileSpecFromGo(t *testing.T) {
 	if r.Severity != "low" || r.WhenMissing != MissingNotApplicable {
 		t.Errorf("severity %q, when_missing %q; want low, not_applicable", r.Severity, r.WhenMissing)
 	}
+	if want := []string{"logging.target_bucket", "log prefix"}; !slices.Equal(r.Settings, want) {
+		t.Errorf("Settings = %q, want %q", r.Settings, want)
+	}
 
-	s.Condition = ""
-	_, err = Compile([]Spec{s}, awsres.Types())
-	if want := "generated: condition: required"; err == nil || err.Error() != want {
-		t.Errorf("error %v, want %s", err, want)
+	tests := []struct {
+		name   string
+		change func(*Spec)
+		want   string
+	}{
+		{"no condition", func(s *Spec) { s.Condition = "" }, "generated: condition: required"},
+		{"path and expression", func(s *Spec) { s.Settings = []SettingSpec{{Path: "name", Label: "name", Expr: "resource.name"}} },
+			"generated: settings: give either a path or a label and an expression, not both"},
+		{"empty setting", func(s *Spec) { s.Settings = []SettingSpec{{}} }, "generated: settings: empty setting"},
+		{"expression without label", func(s *Spec) { s.Settings = []SettingSpec{{Expr: "resource.name"}} }, "generated: settings: empty label"},
+		{"label without expression", func(s *Spec) { s.Settings = []SettingSpec{{Label: "name", Expr: " "}} }, `generated: settings: "name": empty expression`},
+		{"label on two lines", func(s *Spec) { s.Settings = []SettingSpec{{Label: "bucket\nname", Expr: "resource.name"}} },
+			`generated: settings: label "bucket\nname" must be one line without surrounding spaces`},
+		{"label with spaces around", func(s *Spec) { s.Settings = []SettingSpec{{Label: " name", Expr: "resource.name"}} },
+			`generated: settings: label " name" must be one line without surrounding spaces`},
+		{"long label", func(s *Spec) { s.Settings = []SettingSpec{{Label: strings.Repeat("é", 61), Expr: "resource.name"}} },
+			`generated: settings: label "` + strings.Repeat("é", 61) + `" is longer than 60 characters`},
+		{"long expression", func(s *Spec) { s.Settings = []SettingSpec{{Label: "name", Expr: strings.Repeat(" ", 4096) + "1"}} },
+			`generated: settings: "name": expression longer than 4096 characters`},
+		{"path that is an expression", func(s *Spec) { s.Settings = []SettingSpec{{Path: "size(resource.ingress)"}} },
+			`generated: settings: "size(resource.ingress)" is not a dotted path of json field names (write label: expression for anything else)`},
+		{"expression of another type's field", func(s *Spec) { s.Settings = []SettingSpec{{Label: "rules", Expr: "resource.ingress"}} },
+			`generated: settings: "rules": 1:9: undefined field 'ingress'`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bad := s
+			tt.change(&bad)
+			_, err := Compile([]Spec{bad}, awsres.Types())
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("error\n got: %v\nwant: %s", err, tt.want)
+			}
+			if !errors.Is(err, ErrInvalidRule) {
+				t.Errorf("error does not match ErrInvalidRule")
+			}
+		})
 	}
 }
 
@@ -226,6 +272,92 @@ func TestCompileBadTypes(t *testing.T) {
 			}
 			if errors.Is(err, ErrInvalidRule) {
 				t.Errorf("a bad type map matched ErrInvalidRule")
+			}
+		})
+	}
+}
+
+// TestParseSettings covers the YAML forms of a settings entry that the
+// invalid-rule files do not: flow style, folded expressions, and the odd
+// node kinds an author can write by accident.
+func TestParseSettings(t *testing.T) {
+	const head = "id: t\ntitle: T\ndescription: D.\nresource_type: AWS::S3::Bucket\nseverity: low\ncondition: 'true'\n" +
+		"remediation: {guidance: G.}\n"
+	tests := []struct {
+		name     string
+		settings string
+		want     []SettingSpec
+		wantErr  string
+	}{
+		{
+			name:     "flow style, both forms",
+			settings: "settings: [name, {versioning: resource.versioning_status}]\n",
+			want:     []SettingSpec{{Path: "name"}, {Label: "versioning", Expr: "resource.versioning_status"}},
+		},
+		{
+			name:     "folded expression and quoted label",
+			settings: "settings:\n  - \"public grants: ACL\": >-\n      resource.acl_grants\n        .map(g, g.grantee)\n",
+			want:     []SettingSpec{{Label: "public grants: ACL", Expr: "resource.acl_grants\n  .map(g, g.grantee)"}},
+		},
+		{
+			name:     "null entry",
+			settings: "settings:\n  - name\n  -\n",
+			wantErr:  "t.yaml:10: settings: empty setting",
+		},
+		{
+			name:     "an alias is its anchor's value",
+			settings: "settings:\n  - &n name\n  - *n\n",
+			wantErr:  `t.yaml:10: settings: "name" listed twice`,
+		},
+		{
+			name:     "list entry",
+			settings: "settings:\n  - [name, arn]\n",
+			wantErr:  "t.yaml:9: settings: a list is not a dotted path or a mapping label: expression",
+		},
+		{
+			name:     "boolean expression",
+			settings: "settings:\n  - always: true\n",
+			wantErr:  `t.yaml:9: settings: the expression for "always" must be a string, not the boolean true (quote it)`,
+		},
+		{
+			name:     "empty expression",
+			settings: "settings:\n  - nothing:\n",
+			wantErr:  `t.yaml:9: settings: the expression for "nothing" must be a string, not null`,
+		},
+		{
+			name:     "mapping label",
+			settings: "settings:\n  - {a: b}: resource.name\n",
+			wantErr:  "t.yaml:9: settings: the label must be a string, not a mapping",
+		},
+		{
+			name:     "empty mapping",
+			settings: "settings:\n  - {}\n",
+			wantErr:  "t.yaml:9: settings: a setting is one label: expression, this mapping has 0 keys (make each its own list item)",
+		},
+		{
+			name:     "two problems, both reported",
+			settings: "settings:\n  - 1\n  - a: 2\n",
+			wantErr: "t.yaml:9: settings: the number 1 is not a dotted path or a mapping label: expression\n" +
+				`t.yaml:10: settings: the expression for "a" must be a string, not the number 2 (quote it)`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Parse("t.yaml", []byte(head+tt.settings))
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("error\n got: %v\nwant: %s", err, tt.wantErr)
+				}
+				if !errors.Is(err, ErrInvalidRule) {
+					t.Errorf("error does not match ErrInvalidRule")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(s.Settings, tt.want) {
+				t.Errorf("Settings = %q, want %q", s.Settings, tt.want)
 			}
 		})
 	}
