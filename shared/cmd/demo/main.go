@@ -294,4 +294,3 @@ func short(id string) string {
 func section(title string) {
 	fmt.Printf("\n%s\n%s\n", title, strings.Repeat("═", len([]rune(title))))
 }
-
