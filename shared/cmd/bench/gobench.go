@@ -156,6 +156,7 @@ func knownBenchmarks() []benchLabel {
 		{"pipeline", "BenchmarkNormalizeEvaluateDiff/drifting", cpu, "normalize + evaluate + diff: drifting event (SSH opened)"},
 		{"slackalert", "BenchmarkRender", cpu, "Slack: render an alert (Block Kit)"},
 		{"rules", "BenchmarkSettingValue", cpu, "rules: read an alert's before/after settings"},
+		{"rules", "BenchmarkSettingValues", cpu, "rules: read an alert's before/after settings"},
 		{"store/memstore", "BenchmarkGetResource", cpu, "store: read posture (in-memory store)"},
 		{"store/memstore", "BenchmarkSaveObservation", cpu, "store: save observation (in-memory store)"},
 		{"store/memstore", "BenchmarkSaveObservationFile", cpu, "store: save observation (file-backed store)"},

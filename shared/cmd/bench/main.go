@@ -15,6 +15,7 @@ package main
 
 import (
 	"context"
+	"debug/elf"
 	"errors"
 	"flag"
 	"fmt"
@@ -77,9 +78,12 @@ type report struct {
 	notes []string
 }
 
-func (r *report) add(rows ...row)  { r.rows = append(r.rows, rows...) }
-func (r *report) note(s string)    { r.notes = append(r.notes, s) }
-func (r *report) merge(o report)   { r.rows = append(r.rows, o.rows...); r.notes = append(r.notes, o.notes...) }
+func (r *report) add(rows ...row) { r.rows = append(r.rows, rows...) }
+func (r *report) note(s string)   { r.notes = append(r.notes, s) }
+func (r *report) merge(o report) {
+	r.rows = append(r.rows, o.rows...)
+	r.notes = append(r.notes, o.notes...)
+}
 func (r *report) notef(f string, a ...any) { r.note(fmt.Sprintf(f, a...)) }
 
 func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) error {
@@ -137,6 +141,17 @@ func checkExecutable(path string) error {
 	}
 	if st.IsDir() || st.Mode().Perm()&0o111 == 0 {
 		return fmt.Errorf("bootstrap %s is not an executable file (run make build first)", path)
+	}
+	// Fail now rather than after the end-to-end phases when the binary is
+	// for another architecture.
+	f, err := elf.Open(path)
+	if err != nil {
+		return fmt.Errorf("bootstrap %s: %w", path, err)
+	}
+	defer f.Close()
+	want := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}[runtime.GOARCH]
+	if want != 0 && f.Machine != want {
+		return fmt.Errorf("bootstrap %s is built for %s, this machine is %s (use bin/aws-detector/%s/bootstrap)", path, f.Machine, runtime.GOARCH, runtime.GOARCH)
 	}
 	return nil
 }
