@@ -60,6 +60,9 @@ func newWorld(t *testing.T) *world {
 	ctx := t.Context()
 	moto := motoserver.StartTB(t)
 	cfg := moto.Config("eu-west-1")
+	// The SDK's standard retries, as the function has in Lambda: moto's
+	// server sometimes closes a kept-alive connection under a request.
+	cfg.RetryMaxAttempts = 3
 	cfg.HTTPClient = &http.Client{Transport: &serialTransport{next: awshttp.NewBuildableClient().GetTransport()}}
 
 	table := "driftwatch-e2e"

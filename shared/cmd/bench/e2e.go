@@ -123,6 +123,9 @@ func newWorld(ctx context.Context, eventsDir string, log *slog.Logger) (_ *world
 	}()
 
 	cfg := moto.Config(region)
+	// The SDK's standard retries, as the function has in Lambda: moto's
+	// server sometimes closes a kept-alive connection under a request.
+	cfg.RetryMaxAttempts = 3
 	ddb := dynamodb.NewFromConfig(cfg)
 	if err := dynamostore.CreateTable(ctx, ddb, table); err != nil {
 		return nil, fmt.Errorf("create table: %w", err)

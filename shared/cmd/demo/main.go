@@ -79,6 +79,9 @@ func run(ctx context.Context, riePath, bootstrap, events, region, logPath string
 	fmt.Printf("  Slack: recording Slack API at %s, channel %s\n", rec.URL(), channel)
 
 	cfg := moto.Config(region)
+	// The SDK's standard retries, as the function has in Lambda: moto's
+	// server sometimes closes a kept-alive connection under a request.
+	cfg.RetryMaxAttempts = 3
 	if err := dynamostore.CreateTable(ctx, dynamodb.NewFromConfig(cfg), table); err != nil {
 		return fmt.Errorf("create posture table: %w", err)
 	}
