@@ -17,10 +17,10 @@ import (
 // worker moved the posture on during the rendering (its own claim was
 // refused because this worker held the lease), renders again so that the
 // message never stays behind the stored posture.
-func (d *Detector) deliverPending(ctx context.Context, st store.ResourceState, log *slog.Logger) (bool, error) {
+func (d *Detector) deliverPending(ctx context.Context, st store.ResourceState, findings []store.Finding, log *slog.Logger) (bool, error) {
 	notifiedAny := false
 	for range maxConflicts {
-		notified, rendered, err := d.deliver(ctx, st, log)
+		notified, rendered, err := d.deliver(ctx, st, findings, log)
 		notifiedAny = notifiedAny || notified
 		if err != nil || !rendered {
 			return notifiedAny, err
@@ -29,9 +29,11 @@ func (d *Detector) deliverPending(ctx context.Context, st store.ResourceState, l
 		if err != nil {
 			return notifiedAny, fmt.Errorf("re-read posture of %s: %w", st.Key, err)
 		}
-		st = fresh
-		if !st.Alert.Pending() {
+		if !fresh.Alert.Pending() {
 			return notifiedAny, nil
+		}
+		if st, findings, err = d.store.Load(ctx, st.Key); err != nil {
+			return notifiedAny, fmt.Errorf("re-read posture of %s: %w", fresh.Key, err)
 		}
 	}
 	return notifiedAny, nil
@@ -43,7 +45,7 @@ func (d *Detector) deliverPending(ctx context.Context, st store.ResourceState, l
 // concurrent workers and redeliveries.
 // It reports whether a message was posted or updated and whether this worker
 // rendered the revision (held the claim).
-func (d *Detector) deliver(ctx context.Context, st store.ResourceState, log *slog.Logger) (notified, rendered bool, err error) {
+func (d *Detector) deliver(ctx context.Context, st store.ResourceState, findings []store.Finding, log *slog.Logger) (notified, rendered bool, err error) {
 	rev := st.Alert.WantRevision
 	// The claim returns the alert bookkeeping as stored now: another worker
 	// may have posted the message after this one read the state.
@@ -57,17 +59,13 @@ func (d *Detector) deliver(ctx context.Context, st store.ResourceState, log *slo
 	if cur.WantRevision > rev {
 		// A concurrent worker moved the posture on since this one read it:
 		// render the newest posture under this claim.
-		fresh, err := d.store.GetResource(ctx, st.Key)
+		fresh, freshFindings, err := d.store.Load(ctx, st.Key)
 		if err != nil {
 			return false, false, fmt.Errorf("re-read posture of %s: %w", st.Key, err)
 		}
-		st, rev = fresh, cur.WantRevision
+		st, findings, rev = fresh, freshFindings, cur.WantRevision
 	}
 	st.Alert = cur
-	findings, err := d.store.Findings(ctx, st.Key)
-	if err != nil {
-		return false, false, fmt.Errorf("read findings of %s: %w", st.Key, err)
-	}
 	failing := st.Failing()
 	a := d.buildAlert(st, failing, findings)
 	ref := st.Alert.Ref

@@ -190,11 +190,12 @@ func (d *Detector) observe(ctx context.Context, c change.Change, ref change.Reso
 	}
 
 	for attempt := 0; ; attempt++ {
-		prev, err := d.store.GetResource(ctx, key)
+		// One round trip: the stored state and its findings.
+		prev, prevFindings, err := d.store.Load(ctx, key)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return ro, fmt.Errorf("read posture of %s: %w", key, err)
 		}
-		p, err := d.plan(ctx, prev, res, evals, c)
+		p, err := d.plan(prev, prevFindings, res, evals, c)
 		if err != nil {
 			return ro, err
 		}
@@ -202,7 +203,7 @@ func (d *Detector) observe(ctx context.Context, c change.Change, ref change.Reso
 		if p.obs == nil {
 			if prev.Alert.Pending() {
 				// An earlier alert delivery failed: finish it.
-				ro.Notified, err = d.deliverPending(ctx, prev, log)
+				ro.Notified, err = d.deliverPending(ctx, prev, prevFindings, log)
 			}
 			return ro, err
 		}
@@ -222,7 +223,7 @@ func (d *Detector) observe(ctx context.Context, c change.Change, ref change.Reso
 			log.Info("posture drifted", "opened", p.drift.Opened, "resolved", p.drift.Resolved, "failing", p.failing)
 		}
 		if saved.Alert.Pending() {
-			ro.Notified, err = d.deliverPending(ctx, saved, log)
+			ro.Notified, err = d.deliverPending(ctx, saved, p.findings, log)
 		}
 		return ro, err
 	}

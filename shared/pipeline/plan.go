@@ -2,11 +2,11 @@ package pipeline
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/driftwatch/driftwatch/shared/change"
 	"github.com/driftwatch/driftwatch/shared/posture"
@@ -19,12 +19,14 @@ type plan struct {
 	obs     *store.Observation // nil: nothing to write
 	failing []string
 	drift   posture.Drift
+	// findings are the resource's findings once obs is written.
+	findings []store.Finding
 }
 
 // plan compares a new observation with the stored state. Unchanged posture
 // writes nothing unless the stored last-seen time is older than
 // RefreshEvery.
-func (d *Detector) plan(ctx context.Context, prev store.ResourceState, res resource.Resource, evals []posture.Evaluation, c change.Change) (plan, error) {
+func (d *Detector) plan(prev store.ResourceState, prevFindings []store.Finding, res resource.Resource, evals []posture.Evaluation, c change.Change) (plan, error) {
 	var doc json.RawMessage
 	if res.Exists && res.Doc != nil {
 		b, err := json.Marshal(res.Doc)
@@ -67,12 +69,8 @@ func (d *Detector) plan(ctx context.Context, prev store.ResourceState, res resou
 
 	var findings []store.Finding
 	if len(failing) > 0 || len(before) > 0 {
-		old, err := d.store.Findings(ctx, key)
-		if err != nil {
-			return plan{}, fmt.Errorf("read findings of %s: %w", key, err)
-		}
-		byRule := make(map[string]store.Finding, len(old))
-		for _, f := range old {
+		byRule := make(map[string]store.Finding, len(prevFindings))
+		for _, f := range prevFindings {
 			byRule[f.RuleID] = f
 		}
 		for _, id := range p.drift.Opened {
@@ -98,6 +96,7 @@ func (d *Detector) plan(ctx context.Context, prev store.ResourceState, res resou
 		}
 	}
 	p.obs = &store.Observation{State: next, ExpectedRevision: prev.Revision, Findings: findings}
+	p.findings = mergeFindings(prevFindings, findings)
 	return p, nil
 }
 
@@ -154,4 +153,17 @@ func sameStatuses(a, b []posture.Evaluation) bool {
 	return slices.EqualFunc(a, b, func(x, y posture.Evaluation) bool {
 		return x.RuleID == y.RuleID && x.Status == y.Status
 	})
+}
+
+// mergeFindings is the resource's findings after written replaces some:
+// what the store holds once the observation lands, ordered by rule id.
+func mergeFindings(stored, written []store.Finding) []store.Finding {
+	out := slices.Clone(written)
+	for _, f := range stored {
+		if !slices.ContainsFunc(written, func(w store.Finding) bool { return w.RuleID == f.RuleID }) {
+			out = append(out, f)
+		}
+	}
+	slices.SortFunc(out, func(a, b store.Finding) int { return strings.Compare(a.RuleID, b.RuleID) })
+	return out
 }

@@ -186,6 +186,10 @@ type Store interface {
 	// GetResource returns the stored state (strongly consistent) or
 	// ErrNotFound.
 	GetResource(ctx context.Context, key Key) (ResourceState, error)
+	// Load returns the stored state and every finding of a resource in one
+	// round trip (the findings share the state's partition), or ErrNotFound
+	// when the resource is not stored.
+	Load(ctx context.Context, key Key) (ResourceState, []Finding, error)
 	// Findings returns every finding (open and resolved) of a resource,
 	// ordered by rule id; none is not an error.
 	Findings(ctx context.Context, key Key) ([]Finding, error)

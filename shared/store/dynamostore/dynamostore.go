@@ -143,6 +143,61 @@ func (s *Store) getState(ctx context.Context, key store.Key) (map[string]types.A
 	return out.Item, nil
 }
 
+// Load implements store.Store: one strongly consistent Query over the
+// resource's partition returns its state and its findings.
+func (s *Store) Load(ctx context.Context, key store.Key) (store.ResourceState, []store.Finding, error) {
+	if err := key.Validate(); err != nil {
+		return store.ResourceState{}, nil, err
+	}
+	e := newExpr()
+	in := &dynamodb.QueryInput{
+		TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
+		KeyConditionExpression:    aws.String(e.n(AttrPK) + " = " + e.v(avS(resourcePK(key)))),
+		ExpressionAttributeNames:  e.Names(),
+		ExpressionAttributeValues: e.Values(),
+	}
+	var (
+		state    store.ResourceState
+		found    bool
+		findings []store.Finding
+	)
+	for {
+		if s.pageSize > 0 {
+			in.Limit = aws.Int32(s.pageSize)
+		}
+		res, err := s.client.Query(ctx, in)
+		if err != nil {
+			return store.ResourceState{}, nil, translate("load "+key.String(), err)
+		}
+		for _, item := range res.Items {
+			sk, _ := item[AttrSK].(*types.AttributeValueMemberS)
+			switch {
+			case sk == nil:
+				return store.ResourceState{}, nil, fmt.Errorf("load %s: item without a sort key", key)
+			case sk.Value == skState:
+				if state, err = decodeState(item); err != nil {
+					return store.ResourceState{}, nil, err
+				}
+				found = true
+			case strings.HasPrefix(sk.Value, skFindingPfx):
+				f, err := decodeFinding(item)
+				if err != nil {
+					return store.ResourceState{}, nil, err
+				}
+				findings = append(findings, f)
+			}
+		}
+		if len(res.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+	if !found {
+		return store.ResourceState{}, nil, fmt.Errorf("resource %s: %w", key, store.ErrNotFound)
+	}
+	return state, findings, nil
+}
+
 // Findings implements store.Store.
 func (s *Store) Findings(ctx context.Context, key store.Key) ([]store.Finding, error) {
 	if err := key.Validate(); err != nil {

@@ -158,6 +158,25 @@ func (m *Store) GetResource(ctx context.Context, key store.Key) (store.ResourceS
 	return canon.State(r.state), nil
 }
 
+// Load implements store.Store.
+func (m *Store) Load(ctx context.Context, key store.Key) (store.ResourceState, []store.Finding, error) {
+	if err := key.Validate(); err != nil {
+		return store.ResourceState{}, nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.resources[key]
+	if !ok {
+		return store.ResourceState{}, nil, fmt.Errorf("resource %s: %w", key, store.ErrNotFound)
+	}
+	byRule := m.findings[key]
+	var out []store.Finding
+	for _, id := range slices.Sorted(maps.Keys(byRule)) {
+		out = append(out, canon.Finding(byRule[id]))
+	}
+	return canon.State(r.state), out, nil
+}
+
 // Findings implements store.Store.
 func (m *Store) Findings(ctx context.Context, key store.Key) ([]store.Finding, error) {
 	if err := key.Validate(); err != nil {

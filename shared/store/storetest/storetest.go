@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ConcurrentFirstWriters", testConcurrentFirstWriters},
 		{"FindingsAtomic", testFindingsAtomic},
 		{"FindingsOpenAndResolved", testFindingsOpenAndResolved},
+		{"Load", testLoad},
 		{"OpenFindingsIndex", testOpenFindingsIndex},
 		{"EventClaims", testEventClaims},
 		{"ConcurrentEventClaims", testConcurrentEventClaims},
@@ -434,6 +435,31 @@ func testFindingsOpenAndResolved(t *testing.T, st store.Store) {
 	save(t, st, store.Observation{State: newState(other.Key, t0), Findings: []store.Finding{other}})
 	// Ordered by rule id, open and resolved alike, and only this resource's.
 	equal(t, "findings", findings(t, st, bucketKey), []store.Finding{resolved, open})
+}
+
+// Load returns exactly what GetResource and Findings return, in one call,
+// and ErrNotFound for a resource never stored.
+func testLoad(t *testing.T, st store.Store) {
+	_, _, err := st.Load(ctx(t), bucketKey)
+	wantErr(t, "Load of a missing resource", err, store.ErrNotFound)
+
+	a := newFinding(bucketKey, "rule-b", posture.High, store.FindingOpen, t0)
+	b := newFinding(bucketKey, "rule-a", posture.Low, store.FindingResolved, t0)
+	other := awsKey(acct1, "arn:aws:s3:::alphabet") // a key that extends bucketKey's
+	save(t, st, store.Observation{State: newState(bucketKey, t0), Findings: []store.Finding{a, b}})
+	save(t, st, store.Observation{State: newState(other, t0), Findings: []store.Finding{newFinding(other, "rule-a", posture.High, store.FindingOpen, t0)}})
+
+	state, fs, err := st.Load(ctx(t), bucketKey)
+	wantErr(t, "Load", err, nil)
+	equal(t, "loaded state", state, get(t, st, bucketKey))
+	equal(t, "loaded findings", fs, findings(t, st, bucketKey))
+	equal(t, "loaded findings", fs, []store.Finding{b, a})
+
+	save(t, st, store.Observation{State: newState(awsKey(acct2, "arn:aws:s3:::gamma"), t0)})
+	state, fs, err = st.Load(ctx(t), awsKey(acct2, "arn:aws:s3:::gamma"))
+	wantErr(t, "Load without findings", err, nil)
+	equal(t, "findings of a resource without any", fs, []store.Finding(nil))
+	equal(t, "state without findings", state, get(t, st, awsKey(acct2, "arn:aws:s3:::gamma")))
 }
 
 // indexed is the fixture of the open-findings index: findings across
