@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/driftwatch/driftwatch/shared/awsdetector"
-	"github.com/driftwatch/driftwatch/shared/internal/lambdarun"
+	"github.com/driftwatch/driftwatch/shared/lambdarun"
 )
 
 // functionEnv is the bootstrap's environment: the same moto, Slack recorder

@@ -26,7 +26,7 @@ import (
 
 	"github.com/driftwatch/driftwatch/shared/awsdetector"
 	"github.com/driftwatch/driftwatch/shared/internal/awsdemo"
-	"github.com/driftwatch/driftwatch/shared/internal/lambdarun"
+	"github.com/driftwatch/driftwatch/shared/lambdarun"
 	"github.com/driftwatch/driftwatch/shared/internal/motoserver"
 	"github.com/driftwatch/driftwatch/shared/posture"
 	"github.com/driftwatch/driftwatch/shared/slackalert/slackrec"
