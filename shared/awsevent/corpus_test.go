@@ -16,34 +16,13 @@ import (
 
 	"github.com/driftwatch/driftwatch/shared/awsres"
 	"github.com/driftwatch/driftwatch/shared/change"
+	"github.com/driftwatch/driftwatch/shared/internal/corpus"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/awsevent/corpus.golden and infra/aws/eventbridge-pattern.json")
 
-// corpusDir finds the external corpus (/work/shared/corpus/aws beside the
-// repository) by walking up from the test's working directory, or takes
-// DRIFTWATCH_CORPUS. A missing corpus fails the test: it is the evidence.
-func corpusDir(tb testing.TB) string {
-	tb.Helper()
-	if dir := os.Getenv("DRIFTWATCH_CORPUS"); dir != "" {
-		return filepath.Join(dir, "aws")
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		tb.Fatalf("working directory: %v", err)
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		cand := filepath.Join(dir, "shared", "corpus", "aws")
-		if st, err := os.Stat(cand); err == nil && st.IsDir() {
-			return cand
-		}
-		if filepath.Dir(dir) == dir {
-			break
-		}
-	}
-	tb.Fatalf("AWS corpus not found: no shared/corpus/aws above %s (expected /work/shared/corpus/aws); set DRIFTWATCH_CORPUS to the corpus directory", wd)
-	return ""
-}
+// corpusDir is the AWS part of the external corpus.
+func corpusDir(tb testing.TB) string { return corpus.Dir(tb, "aws") }
 
 // repoFile is a path relative to the repository root (two levels above
 // this package).

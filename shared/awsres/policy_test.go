@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/driftwatch/driftwatch/shared/internal/corpus"
 )
 
 func TestParsePolicy(t *testing.T) {
@@ -95,7 +97,7 @@ func TestParsePolicy(t *testing.T) {
 // CloudTrail records (bucket, key, role trust and inline policies).
 func corpusPolicies(tb testing.TB) []string {
 	tb.Helper()
-	path := filepath.Join("..", "..", "..", "shared", "corpus", "aws", "records-all.jsonl")
+	path := filepath.Join(corpus.Dir(tb, "aws"), "records-all.jsonl")
 	f, err := os.Open(path)
 	if err != nil {
 		tb.Fatalf("corpus: %v", err)

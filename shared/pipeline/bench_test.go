@@ -12,6 +12,7 @@ import (
 	"github.com/driftwatch/driftwatch/shared/awsevent"
 	"github.com/driftwatch/driftwatch/shared/awsres"
 	"github.com/driftwatch/driftwatch/shared/change"
+	"github.com/driftwatch/driftwatch/shared/internal/corpus"
 	"github.com/driftwatch/driftwatch/shared/posture"
 	"github.com/driftwatch/driftwatch/shared/resource"
 	"github.com/driftwatch/driftwatch/shared/rules"
@@ -146,29 +147,8 @@ func securityGroup(ref change.ResourceRef, ssh bool) *awsres.SecurityGroup {
 	return sg
 }
 
-// corpusDir finds the AWS part of the event corpus: DRIFTWATCH_CORPUS, or a
-// shared/corpus directory above the working directory.
-func corpusDir(tb testing.TB) string {
-	tb.Helper()
-	if dir := os.Getenv("DRIFTWATCH_CORPUS"); dir != "" {
-		return filepath.Join(dir, "aws")
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		tb.Fatalf("working directory: %v", err)
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		cand := filepath.Join(dir, "shared", "corpus", "aws")
-		if st, err := os.Stat(cand); err == nil && st.IsDir() {
-			return cand
-		}
-		if filepath.Dir(dir) == dir {
-			break
-		}
-	}
-	tb.Fatalf("AWS corpus not found: no shared/corpus/aws above %s (expected /work/shared/corpus/aws); set DRIFTWATCH_CORPUS to the corpus directory", wd)
-	return ""
-}
+// corpusDir is the AWS part of the external corpus.
+func corpusDir(tb testing.TB) string { return corpus.Dir(tb, "aws") }
 
 // corpusFields are the record fields used to pick a record from the corpus.
 type corpusFields struct {
