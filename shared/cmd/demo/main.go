@@ -26,8 +26,8 @@ import (
 
 	"github.com/driftwatch/driftwatch/shared/awsdetector"
 	"github.com/driftwatch/driftwatch/shared/internal/awsdemo"
-	"github.com/driftwatch/driftwatch/shared/lambdarun"
 	"github.com/driftwatch/driftwatch/shared/internal/motoserver"
+	"github.com/driftwatch/driftwatch/shared/lambdarun"
 	"github.com/driftwatch/driftwatch/shared/posture"
 	"github.com/driftwatch/driftwatch/shared/slackalert/slackrec"
 	"github.com/driftwatch/driftwatch/shared/store"
