@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
@@ -96,12 +97,18 @@ func (s *Server) Reset(ctx context.Context) error {
 }
 
 // Config returns an SDK configuration that talks to the server with static
-// test credentials, in region, without retries.
+// test credentials, in region, without retries (tests see every error).
+// Connections are not reused: moto's server closes idle kept-alive
+// connections at its own pace, and a request sent on one as it closes fails
+// with "use of closed network connection".
 func (s *Server) Config(region string) aws.Config {
 	return aws.Config{
-		Region:           region,
-		Credentials:      credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint:     aws.String(s.URL),
+		Region:       region,
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(s.URL),
+		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+			t.DisableKeepAlives = true
+		}),
 		RetryMaxAttempts: 1,
 	}
 }
