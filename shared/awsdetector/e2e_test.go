@@ -63,7 +63,7 @@ func newWorld(t *testing.T) *world {
 	// The SDK's standard retries, as the function has in Lambda: moto's
 	// server sometimes closes a kept-alive connection under a request.
 	cfg.RetryMaxAttempts = 3
-	cfg.HTTPClient = &http.Client{Transport: &serialTransport{next: awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) { t.DisableKeepAlives = true }).GetTransport()}}
+	cfg.HTTPClient = &http.Client{Transport: &serialTransport{next: awshttp.NewBuildableClient().GetTransport()}}
 
 	table := "driftwatch-e2e"
 	ddb := dynamodb.NewFromConfig(cfg)

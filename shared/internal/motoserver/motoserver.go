@@ -14,12 +14,14 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
@@ -97,20 +99,34 @@ func (s *Server) Reset(ctx context.Context) error {
 }
 
 // Config returns an SDK configuration that talks to the server with static
-// test credentials, in region, without retries (tests see every error).
-// Connections are not reused: moto's server closes idle kept-alive
-// connections at its own pace, and a request sent on one as it closes fails
-// with "use of closed network connection".
+// test credentials, in region. It retries only a request whose connection
+// the emulator closed under it (moto's server drops kept-alive connections
+// at its own pace); every error the emulator answers reaches the test as it
+// is, with no retry.
 func (s *Server) Config(region string) aws.Config {
 	return aws.Config{
 		Region:       region,
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
 		BaseEndpoint: aws.String(s.URL),
-		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-			t.DisableKeepAlives = true
-		}),
-		RetryMaxAttempts: 1,
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 3
+				o.Retryables = []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(closedConnection)}
+				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 10 * time.Millisecond, nil })
+				o.RateLimiter = ratelimit.None
+			})
+		},
 	}
+}
+
+// closedConnection reports a request that died with its connection.
+func closedConnection(err error) aws.Ternary {
+	if errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) ||
+		strings.Contains(err.Error(), "use of closed network connection") ||
+		strings.Contains(err.Error(), "connection reset by peer") {
+		return aws.TrueTernary
+	}
+	return aws.FalseTernary
 }
 
 // StartTB starts a server for a test or benchmark and stops it at cleanup.

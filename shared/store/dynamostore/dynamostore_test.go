@@ -74,7 +74,7 @@ func (s *serialTransport) count() int {
 // transport (tables of different tests still run in parallel).
 func newClient() (*dynamodb.Client, *serialTransport) {
 	// The SDK's own transport settings, one request at a time.
-	transport := &serialTransport{next: awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) { t.DisableKeepAlives = true }).GetTransport()}
+	transport := &serialTransport{next: awshttp.NewBuildableClient().GetTransport()}
 	return dynamodb.NewFromConfig(moto.Config("eu-west-1"), func(o *dynamodb.Options) {
 		o.HTTPClient = &http.Client{Transport: transport}
 	}), transport
