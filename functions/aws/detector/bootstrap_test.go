@@ -3,27 +3,55 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/driftwatch/driftwatch/shared/lambdarun"
 )
 
-// buildBootstrap builds the function exactly as make build does, for this
-// machine's architecture.
+// buildBootstrap builds the function as make build does (static, no RPC,
+// trimmed paths) but keeps its symbols for TestMethodDeadCodeEliminationStaysOn.
+// It builds once per test run: a cold build compiles the whole SDK.
 func buildBootstrap(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "bootstrap")
+	bin, err := bootstrap()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// bootstrapDir is where bootstrap built the binary ("" until it runs).
+var bootstrapDir string
+
+var bootstrap = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "driftwatch-bootstrap-")
+	if err != nil {
+		return "", err
+	}
+	bootstrapDir = dir
+	bin := filepath.Join(dir, "bootstrap")
 	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", bin, ".")
 	build.Env = append(build.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
-	return bin
+	return bin, nil
+})
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bootstrapDir != "" {
+		os.RemoveAll(bootstrapDir)
+	}
+	os.Exit(code)
 }
 
 // The built binary speaks the Lambda Runtime API: it starts, takes an event
