@@ -14,8 +14,9 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"syscall"
 	"time"
+
+	"github.com/driftwatch/driftwatch/shared/internal/procgroup"
 )
 
 // RIE is a running aws-lambda-rie with one function.
@@ -41,7 +42,7 @@ func StartRIE(ctx context.Context, riePath, bootstrap string, env []string, logw
 		bootstrap)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = logw, logw
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	procgroup.Isolate(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", riePath, err)
 	}
@@ -88,15 +89,7 @@ func (r *RIE) Close() {
 	if r == nil || r.cmd.Process == nil {
 		return
 	}
-	_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = r.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-	}
+	procgroup.Stop(r.cmd, 5*time.Second)
 }
 
 func freePort() (int, error) {

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/driftwatch/driftwatch/shared/internal/procgroup"
 )
 
 // ColdStart measures a cold start of a bootstrap binary: from the process
@@ -74,7 +76,7 @@ func ColdStart(ctx context.Context, bootstrap string, env []string, event []byte
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256",
 	)
 	cmd.Stdout, cmd.Stderr = logw, logw
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	procgroup.Isolate(cmd)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return 0, nil, fmt.Errorf("start %s: %w", bootstrap, err)

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/driftwatch/driftwatch/shared/internal/procgroup"
 )
 
 // Server is a running moto_server.
@@ -45,7 +46,7 @@ func Start(ctx context.Context) (*Server, error) {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	procgroup.Isolate(cmd)
 	if os.Getenv("MOTO_LOG") == "" {
 		cmd.Stdout, cmd.Stderr = nil, nil
 	} else {
@@ -76,15 +77,7 @@ func (s *Server) Close() {
 	if s == nil || s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-	}
+	procgroup.Stop(s.cmd, 5*time.Second)
 }
 
 // Reset drops every resource in the emulator.
