@@ -40,6 +40,8 @@ type Alert struct {
 	Failing []Finding `json:"failing,omitempty"`
 	// Resolved are rules that failed earlier in this alert and pass now.
 	Resolved []Finding `json:"resolved,omitempty"`
+	// Accepted are failing rules suppressed by an accepted risk.
+	Accepted []Accepted `json:"accepted,omitempty"`
 	// Deleted is true when the resource no longer exists.
 	Deleted bool `json:"deleted,omitempty"`
 	// OpenedAt is when the alert (its first failing rule) opened.
@@ -72,6 +74,57 @@ type Finding struct {
 	// rule offers ("" when only guidance exists).
 	Remediation string `json:"remediation,omitempty"`
 	Action      string `json:"action,omitempty"`
+	// Fix is what the message offers or reports about fixing this finding
+	// from chat; nil when nothing is offered (mode alert, or no action).
+	Fix *Fix `json:"fix,omitempty"`
+}
+
+// Fix is the chat-side state of one finding's remediation.
+type Fix struct {
+	// Ref identifies the finding episode; the buttons carry it (see
+	// ButtonValue).
+	Ref FixRef `json:"ref"`
+	// Mode is approve (a Remediate button) or auto (fixed without a click
+	// inside maintenance windows).
+	Mode string `json:"mode"`
+	// Change says exactly what Remediate will change (the confirm dialog).
+	Change string `json:"change"`
+	// State is "" before anyone clicked, else the remediation's state
+	// (proposed, approved, running, succeeded, failed, rolling_back,
+	// rolled_back, denied, expired).
+	State string `json:"state,omitempty"`
+	// Approvals are the approvers' names so far, Required how many are
+	// needed.
+	Approvals []string `json:"approvals,omitempty"`
+	Required  int      `json:"required,omitempty"`
+	// Result says what the last run did, in plain words.
+	Result string `json:"result,omitempty"`
+	// CanUndo is true when a succeeded fix has a snapshot to restore.
+	CanUndo bool `json:"can_undo,omitempty"`
+	// AcceptRisk offers the Accept risk button.
+	AcceptRisk bool `json:"accept_risk,omitempty"`
+}
+
+// FixRef identifies one finding episode across a click: the resource, the
+// rule and when the finding opened (its remediation id derives from them).
+type FixRef struct {
+	Cloud      string `json:"c"`
+	Account    string `json:"a"`
+	ResourceID string `json:"k"`
+	RuleID     string `json:"r"`
+	// FirstSeen is the finding's first-seen time in Unix nanoseconds.
+	FirstSeen int64 `json:"f"`
+}
+
+// Accepted is a failing rule whose risk was accepted: it does not alert
+// until Until.
+type Accepted struct {
+	RuleID   string           `json:"rule_id"`
+	Title    string           `json:"title"`
+	Severity posture.Severity `json:"severity"`
+	By       string           `json:"by"`
+	Reason   string           `json:"reason"`
+	Until    time.Time        `json:"until"`
 }
 
 // Setting is one configuration value before and after the change. Before
