@@ -21,7 +21,6 @@ import (
 	"github.com/driftwatch/driftwatch/shared/pipeline"
 	"github.com/driftwatch/driftwatch/shared/rules"
 	"github.com/driftwatch/driftwatch/shared/slackalert"
-	"github.com/driftwatch/driftwatch/shared/store"
 	"github.com/driftwatch/driftwatch/shared/store/dynamostore"
 	"github.com/driftwatch/driftwatch/shared/store/memstore"
 )
@@ -42,7 +41,7 @@ func New(ctx context.Context, c Config, awsCfg aws.Config, log *slog.Logger) (*H
 			return nil, err
 		}
 	}
-	var st store.Store
+	var st pipeline.Store
 	if c.StoreFile != "" {
 		ms, err := memstore.Open(c.StoreFile)
 		if err != nil {

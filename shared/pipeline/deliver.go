@@ -17,26 +17,44 @@ import (
 // worker moved the posture on during the rendering (its own claim was
 // refused because this worker held the lease), renders again so that the
 // message never stays behind the stored posture.
-func (d *Detector) deliverPending(ctx context.Context, st store.ResourceState, findings []store.Finding, log *slog.Logger) (bool, error) {
+func (d *Detector) deliverPending(ctx context.Context, l store.Loaded, log *slog.Logger) (bool, error) {
 	notifiedAny := false
+	key := l.State.Key
 	for range maxConflicts {
-		notified, rendered, err := d.deliver(ctx, st, findings, log)
+		notified, rendered, err := d.deliver(ctx, l, log)
 		notifiedAny = notifiedAny || notified
 		if err != nil || !rendered {
 			return notifiedAny, err
 		}
-		fresh, err := d.store.GetResource(ctx, st.Key)
+		fresh, err := d.store.GetResource(ctx, key)
 		if err != nil {
-			return notifiedAny, fmt.Errorf("re-read posture of %s: %w", st.Key, err)
+			return notifiedAny, fmt.Errorf("re-read posture of %s: %w", key, err)
 		}
 		if !fresh.Alert.Pending() {
 			return notifiedAny, nil
 		}
-		if st, findings, err = d.store.Load(ctx, st.Key); err != nil {
-			return notifiedAny, fmt.Errorf("re-read posture of %s: %w", fresh.Key, err)
+		if l, err = d.store.LoadAll(ctx, key); err != nil {
+			return notifiedAny, fmt.Errorf("re-read posture of %s: %w", key, err)
 		}
 	}
 	return notifiedAny, nil
+}
+
+// RefreshAlert re-renders a resource's open alert after something other
+// than its posture changed (a fix was approved, started, failed or was
+// undone; a risk was accepted) and posts note in its thread. It is
+// exactly-once like every rendering: the store's alert revision moves, and
+// whoever holds the alert claim renders the newest state.
+func (d *Detector) RefreshAlert(ctx context.Context, key store.Key) error {
+	if _, err := d.store.BumpAlert(ctx, key); err != nil {
+		return fmt.Errorf("refresh alert of %s: %w", key, err)
+	}
+	l, err := d.store.LoadAll(ctx, key)
+	if err != nil {
+		return fmt.Errorf("refresh alert of %s: %w", key, err)
+	}
+	_, err = d.deliverPending(ctx, l, d.log.With("resource_id", key.ResourceID))
+	return err
 }
 
 // deliver renders the alert of a resource whose failing set changed: a new
@@ -45,7 +63,8 @@ func (d *Detector) deliverPending(ctx context.Context, st store.ResourceState, f
 // concurrent workers and redeliveries.
 // It reports whether a message was posted or updated and whether this worker
 // rendered the revision (held the claim).
-func (d *Detector) deliver(ctx context.Context, st store.ResourceState, findings []store.Finding, log *slog.Logger) (notified, rendered bool, err error) {
+func (d *Detector) deliver(ctx context.Context, l store.Loaded, log *slog.Logger) (notified, rendered bool, err error) {
+	st := l.State
 	rev := st.Alert.WantRevision
 	// The claim returns the alert bookkeeping as stored now: another worker
 	// may have posted the message after this one read the state.
@@ -59,18 +78,22 @@ func (d *Detector) deliver(ctx context.Context, st store.ResourceState, findings
 	if cur.WantRevision > rev {
 		// A concurrent worker moved the posture on since this one read it:
 		// render the newest posture under this claim.
-		fresh, freshFindings, err := d.store.Load(ctx, st.Key)
+		fresh, err := d.store.LoadAll(ctx, st.Key)
 		if err != nil {
 			return false, false, fmt.Errorf("re-read posture of %s: %w", st.Key, err)
 		}
-		st, findings, rev = fresh, freshFindings, cur.WantRevision
+		l, st, rev = fresh, fresh.State, cur.WantRevision
 	}
 	st.Alert = cur
+	l.State = st
 	failing := st.Failing()
-	a := d.buildAlert(st, failing, findings)
+	a := d.buildAlert(ctx, l, failing)
 	ref := st.Alert.Ref
+	// An undo brings the drift back: the resolved message it came from is
+	// reopened in place rather than a new one posted.
 	reopen := false
-	if st.Alert.Open && !ref.IsZero() {
+	inPlace := st.Alert.Open || len(failing) > 0 && st.LastChange.Operation == undoOperation
+	if inPlace && !ref.IsZero() {
 		err := d.notify.Update(ctx, ref, a)
 		switch {
 		case errors.Is(err, alert.ErrMessageGone) && len(failing) > 0:
@@ -83,10 +106,16 @@ func (d *Detector) deliver(ctx context.Context, st store.ResourceState, findings
 		default:
 			notified = true
 			log.Info("alert updated", "state", string(a.State), "channel", ref.Channel, "ts", ref.TS)
+			kind := "alert_updated"
+			if a.State == alert.Resolved {
+				kind = "alert_resolved"
+			}
+			d.audit(ctx, store.AuditEntry{Key: st.Key, Seq: fmt.Sprintf("%s-%d", kind, rev), Kind: kind, Who: "driftwatch",
+				What: fmt.Sprintf("Slack message %s updated (%s): %s", ref.TS, a.State, firstNonEmpty(a.Note, strings.Join(failing, ", ")))})
 		}
 	}
 	switch {
-	case st.Alert.Open && !ref.IsZero() && !reopen:
+	case inPlace && !ref.IsZero() && !reopen:
 	case len(failing) > 0:
 		a.Note = ""
 		if ref, err = d.notify.Post(ctx, a); err != nil {
@@ -94,6 +123,8 @@ func (d *Detector) deliver(ctx context.Context, st store.ResourceState, findings
 		}
 		notified = true
 		log.Info("alert posted", "severity", string(a.Severity()), "channel", ref.Channel, "ts", ref.TS)
+		d.audit(ctx, store.AuditEntry{Key: st.Key, Seq: fmt.Sprintf("alert_posted-%d", rev), Kind: "alert_posted", Who: "driftwatch",
+			What: fmt.Sprintf("Slack message %s posted: %s failing (%s by %s)", ref.TS, strings.Join(failing, ", "), a.Cause.Operation, a.Cause.Actor.Name)})
 	}
 	if err := d.store.RecordAlert(ctx, st.Key, rev, ref, len(failing) > 0, failing); err != nil {
 		return notified, false, fmt.Errorf("record alert of %s: %w", st.Key, err)
@@ -101,9 +132,13 @@ func (d *Detector) deliver(ctx context.Context, st store.ResourceState, findings
 	return notified, true, nil
 }
 
-// buildAlert assembles what the message shows from the stored state and
-// findings.
-func (d *Detector) buildAlert(st store.ResourceState, failing []string, findings []store.Finding) alert.Alert {
+// undoOperation is the operation of the re-evaluation after an undo.
+const undoOperation = "driftwatch:Undo"
+
+// buildAlert assembles what the message shows from the stored state,
+// findings, remediations and accepted risks.
+func (d *Detector) buildAlert(ctx context.Context, l store.Loaded, failing []string) alert.Alert {
+	st, findings := l.State, l.Findings
 	ref := change.ResourceRef{
 		Cloud: st.Key.Cloud, Type: st.Type, ID: st.Key.ResourceID, Name: st.Name,
 		Account: st.Key.Account, Region: st.Region,
@@ -126,7 +161,9 @@ func (d *Detector) buildAlert(st store.ResourceState, failing []string, findings
 	for _, f := range findings {
 		switch {
 		case f.Status == store.FindingOpen && slices.Contains(failing, f.RuleID):
-			a.Failing = append(a.Failing, d.alertFinding(f, st))
+			af := d.alertFinding(f, st)
+			af.Fix = d.fix(ctx, l, f, af.Action, true)
+			a.Failing = append(a.Failing, af)
 			if a.OpenedAt.IsZero() || f.FirstSeen.Before(a.OpenedAt) {
 				a.OpenedAt = f.FirstSeen
 			}
@@ -134,7 +171,9 @@ func (d *Detector) buildAlert(st store.ResourceState, failing []string, findings
 				opened = append(opened, f.RuleID)
 			}
 		case f.Status == store.FindingResolved && st.Alert.Open && f.Alert == st.Alert.Ref:
-			a.Resolved = append(a.Resolved, d.alertFinding(f, st))
+			af := d.alertFinding(f, st)
+			af.Fix = d.fix(ctx, l, f, af.Action, false)
+			a.Resolved = append(a.Resolved, af)
 			if len(failing) == 0 && (a.OpenedAt.IsZero() || f.FirstSeen.Before(a.OpenedAt)) {
 				a.OpenedAt = f.FirstSeen
 			}
@@ -151,6 +190,7 @@ func (d *Detector) buildAlert(st store.ResourceState, failing []string, findings
 	}
 	slices.SortFunc(a.Failing, bySeverity)
 	slices.SortFunc(a.Resolved, bySeverity)
+	a.Accepted = d.accepted(l)
 	a.Note = note(opened, resolved, a.Cause)
 	return a
 }
@@ -209,4 +249,13 @@ func note(opened, resolved []string, cause alert.Cause) string {
 		s += ")"
 	}
 	return s
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
 }

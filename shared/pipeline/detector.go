@@ -9,12 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/driftwatch/driftwatch/shared/alert"
 	"github.com/driftwatch/driftwatch/shared/change"
 	"github.com/driftwatch/driftwatch/shared/posture"
+	"github.com/driftwatch/driftwatch/shared/remediation"
 	"github.com/driftwatch/driftwatch/shared/resource"
 	"github.com/driftwatch/driftwatch/shared/rules"
 	"github.com/driftwatch/driftwatch/shared/store"
@@ -32,6 +34,62 @@ type RuleBook interface {
 	// SettingValuesAt renders a rule's settings (what the alert shows
 	// before -> after) on a stored document.
 	SettingValuesAt(ruleID string, doc []byte, ec rules.EvalContext, tags map[string]string) ([]rules.Setting, error)
+}
+
+// Store is what the pipeline keeps: posture, and the governance records
+// (remediations, accepted risks, audit) kept in each resource's partition.
+type Store interface {
+	store.Store
+	store.Governance
+}
+
+// Governor decides what an alert offers for a failing rule: the governance
+// policy.
+type Governor interface {
+	Decide(in FixInput) FixDecision
+}
+
+// FixInput is what the governance policy decides on.
+type FixInput struct {
+	RuleID string
+	// Action is the rule's automatic fix ("" when it has none).
+	Action   string
+	Severity posture.Severity
+	Account  string
+	Tags     map[string]string
+	Now      time.Time
+}
+
+// FixDecision is the governance policy's answer for one failing rule.
+type FixDecision struct {
+	// Mode is alert (no button), approve (buttons) or auto.
+	Mode              string
+	RequiredApprovals int
+	ApprovalExpiry    time.Duration
+	// AutoLimit and AutoWindow bound automatic fixes per account (mode
+	// auto); when the limit is reached the fix falls back to approve.
+	AutoLimit  int
+	AutoWindow time.Duration
+	// Reason says why, in plain words.
+	Reason string
+}
+
+// Fix modes.
+const (
+	ModeAlert   = "alert"
+	ModeApprove = "approve"
+	ModeAuto    = "auto"
+)
+
+// Planner says exactly what an automatic fix would change on a stored
+// document, without changing anything.
+type Planner interface {
+	PlanFix(ctx context.Context, action string, ref change.ResourceRef, doc []byte) (string, error)
+}
+
+// Dispatcher sends a remediation request to the resource's cloud.
+type Dispatcher interface {
+	Dispatch(ctx context.Context, req remediation.Request) error
 }
 
 // Notifier posts and updates alert messages.
@@ -68,6 +126,12 @@ type Options struct {
 	// AlertLease bounds how long a crashed worker blocks re-rendering an
 	// alert (default 30s).
 	AlertLease time.Duration
+	// Governor, Planner and Dispatcher turn on chat remediation: alerts
+	// offer fixes as the policy decides, and mode auto dispatches them.
+	// Without a Governor alerts offer nothing (mode alert).
+	Governor   Governor
+	Planner    Planner
+	Dispatcher Dispatcher
 	// RefreshEvery bounds how stale the stored last-seen time of an unchanged
 	// resource may become; unchanged observations within it write nothing
 	// (default 6h).
@@ -78,14 +142,14 @@ type Options struct {
 type Detector struct {
 	fetch  Fetcher
 	rules  RuleBook
-	store  store.Store
+	store  Store
 	notify Notifier
 	opts   Options
 	log    *slog.Logger
 }
 
 // New wires a Detector.
-func New(f Fetcher, rb RuleBook, st store.Store, n Notifier, opts *Options) *Detector {
+func New(f Fetcher, rb RuleBook, st Store, n Notifier, opts *Options) *Detector {
 	o := Options{}
 	if opts != nil {
 		o = *opts
@@ -190,20 +254,22 @@ func (d *Detector) observe(ctx context.Context, c change.Change, ref change.Reso
 	}
 
 	for attempt := 0; ; attempt++ {
-		// One round trip: the stored state and its findings.
-		prev, prevFindings, err := d.store.Load(ctx, key)
+		// One round trip: the stored state, findings, remediations and
+		// accepted risks of the resource.
+		l, err := d.store.LoadAll(ctx, key)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return ro, fmt.Errorf("read posture of %s: %w", key, err)
 		}
-		p, err := d.plan(prev, prevFindings, res, evals, c)
+		evals := suppressAccepted(evals, l.Exceptions, d.opts.Now())
+		p, err := d.plan(l.State, l.Findings, res, evals, c)
 		if err != nil {
 			return ro, err
 		}
 		ro.Failing, ro.Drift = p.failing, p.drift
 		if p.obs == nil {
-			if prev.Alert.Pending() {
+			if l.State.Alert.Pending() {
 				// An earlier alert delivery failed: finish it.
-				ro.Notified, err = d.deliverPending(ctx, prev, prevFindings, log)
+				ro.Notified, err = d.deliverPending(ctx, l, log)
 			}
 			return ro, err
 		}
@@ -222,11 +288,43 @@ func (d *Detector) observe(ctx context.Context, c change.Change, ref change.Reso
 		if p.drift.Changed() {
 			log.Info("posture drifted", "opened", p.drift.Opened, "resolved", p.drift.Resolved, "failing", p.failing)
 		}
+		l.State, l.Findings = saved, p.findings
+		if len(p.drift.Opened) > 0 && d.opts.Governor != nil {
+			l.Remediations = d.autoRemediate(ctx, l, p.drift.Opened, log)
+		}
 		if saved.Alert.Pending() {
-			ro.Notified, err = d.deliverPending(ctx, saved, p.findings, log)
+			ro.Notified, err = d.deliverPending(ctx, l, log)
 		}
 		return ro, err
 	}
+}
+
+// Reevaluate runs the drift path for a change driftwatch itself made (a
+// fix, an undo, an accepted risk), so the posture and the alert follow.
+func (d *Detector) Reevaluate(ctx context.Context, c change.Change) error {
+	_, err := d.Process(ctx, c)
+	return err
+}
+
+// suppressAccepted turns failing evaluations covered by an active accepted
+// risk into suppressed ones.
+func suppressAccepted(evals []posture.Evaluation, exceptions []store.Exception, now time.Time) []posture.Evaluation {
+	if len(exceptions) == 0 {
+		return evals
+	}
+	out := slices.Clone(evals)
+	for i, e := range out {
+		if e.Status != posture.Fail {
+			continue
+		}
+		for _, x := range exceptions {
+			if x.RuleID == e.RuleID && x.Active(now) {
+				out[i].Status = posture.Suppressed
+				out[i].Detail = "risk accepted by " + x.ApprovedByName + " until " + x.ExpiresAt.UTC().Format(time.RFC3339)
+			}
+		}
+	}
+	return out
 }
 
 func (d *Detector) evalContext(account string) rules.EvalContext {

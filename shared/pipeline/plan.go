@@ -64,7 +64,8 @@ func (d *Detector) plan(prev store.ResourceState, prevFindings []store.Finding, 
 		next.LastChange = cause
 	}
 	if p.drift.Changed() {
-		next.Alert.WantRevision = prev.Revision + 1
+		// The alert revision only grows; BumpAlert moves it too.
+		next.Alert.WantRevision = max(prev.Alert.WantRevision, prev.Revision) + 1
 	}
 
 	var findings []store.Finding

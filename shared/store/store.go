@@ -65,16 +65,17 @@ func (r AlertRef) IsZero() bool { return r.TS == "" }
 // AlertState is the bookkeeping that makes alerts exactly-once: the message
 // must show the posture of WantRevision; it shows RenderedRevision.
 //
-// WantRevision is written by SaveObservation. Ref, Open and
-// RenderedRevision belong to ClaimAlert and RecordAlert: SaveObservation
-// keeps the stored values, so a save can never erase a message reference
-// recorded after the caller read the state.
+// WantRevision is written by SaveObservation and moved on by BumpAlert; it
+// only grows. Ref, Open and RenderedRevision belong to ClaimAlert and
+// RecordAlert: SaveObservation keeps the stored values, so a save can never
+// erase a message reference recorded after the caller read the state.
 type AlertState struct {
 	Ref AlertRef `json:"ref"`
 	// Open is true while the message shows drift (not resolved).
 	Open bool `json:"open"`
-	// WantRevision is the resource revision at which the failing set last
-	// changed.
+	// WantRevision counts the changes the message must show: the failing
+	// set changing, or (BumpAlert) something else it shows, like a fix's
+	// status.
 	WantRevision int64 `json:"want_revision"`
 	// RenderedRevision is the revision the message shows.
 	RenderedRevision int64 `json:"rendered_revision"`
@@ -208,6 +209,12 @@ type Store interface {
 	// another worker holds a live lease (the lease is per resource, whatever
 	// the revision), and ErrNotFound when the resource is not stored.
 	ClaimAlert(ctx context.Context, key Key, rev int64, now time.Time, lease time.Duration) (AlertState, error)
+	// BumpAlert marks the message as behind without a new observation (a
+	// fix's status or an accepted risk changed): it increments both
+	// WantRevision and the resource's Revision, so a concurrent save made
+	// from an older read conflicts and re-reads. It returns the new alert
+	// bookkeeping, or ErrNotFound.
+	BumpAlert(ctx context.Context, key Key) (AlertState, error)
 	// RecordAlert stores the message that now shows revision rev, releases
 	// the lease and stamps the message on the given findings, all at once.
 	// It returns ErrClaimed when rev (or a later revision) is already

@@ -145,3 +145,125 @@ func knownSeverity(s posture.Severity) bool {
 	}
 	return false
 }
+
+// MaxSnapshotBytes caps Remediation.Snapshot: the snapshot shares its
+// DynamoDB item (at most 400 KB) with the rest of the remediation. A
+// before-state larger than this is refused rather than truncated, since an
+// Undo from half a snapshot would be wrong.
+const MaxSnapshotBytes = 256 << 10
+
+// knownRemediationState accepts the states of the remediation package's
+// state machine and nothing else.
+func knownRemediationState(s RemediationState) bool {
+	switch s {
+	case RemediationProposed, RemediationApproved, RemediationRunning, RemediationSucceeded, RemediationFailed,
+		RemediationRollingBack, RemediationRolledBack, RemediationDenied, RemediationExpired:
+		return true
+	}
+	return false
+}
+
+// optionalTime accepts the zero time or a storable one (ValidTime): stores
+// keep these times in JSON, which cannot hold every time.Time.
+func optionalTime(what string, t time.Time) error {
+	if t.IsZero() {
+		return nil
+	}
+	return ValidTime(what, t)
+}
+
+// Validate reports whether the remediation can be stored: an id, a valid
+// key, a rule, an action, a known state, a non-negative version and
+// approval count, approvals naming their approver, storable times, and a
+// snapshot that is JSON of at most MaxSnapshotBytes. The version is not
+// checked against anything: CreateRemediation sets it and
+// UpdateRemediation compares it with the stored one.
+func (r Remediation) Validate() error {
+	if r.ID == "" {
+		return fmt.Errorf("%w: remediation of %s: id is empty", ErrInvalid, r.Key)
+	}
+	if err := r.Key.Validate(); err != nil {
+		return fmt.Errorf("remediation %s: %w", r.ID, err)
+	}
+	switch {
+	case r.RuleID == "":
+		return fmt.Errorf("%w: remediation %s of %s: rule id is empty", ErrInvalid, r.ID, r.Key)
+	case r.Action == "":
+		return fmt.Errorf("%w: remediation %s of %s: action is empty", ErrInvalid, r.ID, r.Key)
+	case !knownRemediationState(r.State):
+		return fmt.Errorf("%w: remediation %s of %s: unknown state %q", ErrInvalid, r.ID, r.Key, r.State)
+	case r.Version < 0:
+		return fmt.Errorf("%w: remediation %s of %s: negative version %d", ErrInvalid, r.ID, r.Key, r.Version)
+	case r.RequiredApprovals < 0:
+		return fmt.Errorf("%w: remediation %s of %s: negative required approvals %d", ErrInvalid, r.ID, r.Key, r.RequiredApprovals)
+	case len(r.Snapshot) > MaxSnapshotBytes:
+		return fmt.Errorf("%w: remediation %s of %s: snapshot of %d bytes, at most %d fit", ErrInvalid, r.ID, r.Key, len(r.Snapshot), MaxSnapshotBytes)
+	case len(r.Snapshot) > 0 && !json.Valid(r.Snapshot):
+		return fmt.Errorf("%w: remediation %s of %s: snapshot is not valid JSON", ErrInvalid, r.ID, r.Key)
+	}
+	for i, a := range r.Approvals {
+		if a.SlackUser == "" {
+			return fmt.Errorf("%w: remediation %s of %s: approval %d names no approver", ErrInvalid, r.ID, r.Key, i)
+		}
+		if err := optionalTime(fmt.Sprintf("remediation %s approval %d time", r.ID, i), a.At); err != nil {
+			return err
+		}
+	}
+	for _, t := range []struct {
+		what string
+		t    time.Time
+	}{{"finding_first_seen", r.FindingFirstSeen}, {"proposed_at", r.ProposedAt}, {"expires_at", r.ExpiresAt}, {"updated_at", r.UpdatedAt}} {
+		if err := optionalTime("remediation "+r.ID+" "+t.what, t.t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Validate reports whether the exception can be stored: a valid key, a
+// rule, a reason, an approver, a creation time and an expiry after it.
+func (e Exception) Validate() error {
+	if err := e.Key.Validate(); err != nil {
+		return fmt.Errorf("exception: %w", err)
+	}
+	switch {
+	case e.RuleID == "":
+		return fmt.Errorf("%w: exception on %s: rule id is empty", ErrInvalid, e.Key)
+	case strings.TrimSpace(e.Reason) == "":
+		return fmt.Errorf("%w: exception %s on %s: reason is empty", ErrInvalid, e.RuleID, e.Key)
+	case e.ApprovedBy == "":
+		return fmt.Errorf("%w: exception %s on %s: approver is empty", ErrInvalid, e.RuleID, e.Key)
+	}
+	if err := ValidTime("exception "+e.RuleID+" created_at", e.CreatedAt); err != nil {
+		return err
+	}
+	if err := ValidTime("exception "+e.RuleID+" expires_at", e.ExpiresAt); err != nil {
+		return err
+	}
+	if !e.ExpiresAt.After(e.CreatedAt) {
+		return fmt.Errorf("%w: exception %s on %s: expires at %s, not after its creation at %s", ErrInvalid, e.RuleID, e.Key, e.ExpiresAt, e.CreatedAt)
+	}
+	return nil
+}
+
+// Validate reports whether the audit entry can be stored: a valid key, a
+// time within the range of Unix nanoseconds (the entry's sort key holds
+// it), a sequence (entries of one instant need distinct ones), a kind and
+// a principal.
+func (e AuditEntry) Validate() error {
+	if err := e.Key.Validate(); err != nil {
+		return fmt.Errorf("audit entry: %w", err)
+	}
+	if err := ValidTime("audit entry time", e.At); err != nil {
+		return fmt.Errorf("audit entry of %s: %w", e.Key, err)
+	}
+	switch {
+	case e.Seq == "":
+		return fmt.Errorf("%w: audit entry of %s at %s: seq is empty (entries of one instant need distinct seqs)", ErrInvalid, e.Key, e.At)
+	case e.Kind == "":
+		return fmt.Errorf("%w: audit entry of %s at %s: kind is empty", ErrInvalid, e.Key, e.At)
+	case e.Who == "":
+		return fmt.Errorf("%w: audit entry of %s at %s: who is empty", ErrInvalid, e.Key, e.At)
+	}
+	return nil
+}

@@ -2,7 +2,9 @@
 // (see TableInput for the schema). Conditional writes are the concurrency
 // control: a state lands only on the revision its writer read and only when
 // its observation is newer, an event is claimed by a conditional put with a
-// TTL, and an alert revision is claimed and recorded by conditional updates.
+// TTL, an alert revision is claimed and recorded by conditional updates, a
+// remediation moves only from the version its writer read, an audit entry
+// is written once, and a rate token is taken only below the limit.
 package dynamostore
 
 import (
@@ -143,59 +145,15 @@ func (s *Store) getState(ctx context.Context, key store.Key) (map[string]types.A
 	return out.Item, nil
 }
 
-// Load implements store.Store: one strongly consistent Query over the
-// resource's partition returns its state and its findings.
+// Load implements store.Store. It is LoadAll without the governance
+// records: the same one strongly consistent Query, which never reads the
+// audit log.
 func (s *Store) Load(ctx context.Context, key store.Key) (store.ResourceState, []store.Finding, error) {
-	if err := key.Validate(); err != nil {
+	l, err := s.LoadAll(ctx, key)
+	if err != nil {
 		return store.ResourceState{}, nil, err
 	}
-	e := newExpr()
-	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
-		KeyConditionExpression:    aws.String(e.n(AttrPK) + " = " + e.v(avS(resourcePK(key)))),
-		ExpressionAttributeNames:  e.Names(),
-		ExpressionAttributeValues: e.Values(),
-	}
-	var (
-		state    store.ResourceState
-		found    bool
-		findings []store.Finding
-	)
-	for {
-		if s.pageSize > 0 {
-			in.Limit = aws.Int32(s.pageSize)
-		}
-		res, err := s.client.Query(ctx, in)
-		if err != nil {
-			return store.ResourceState{}, nil, translate("load "+key.String(), err)
-		}
-		for _, item := range res.Items {
-			sk, _ := item[AttrSK].(*types.AttributeValueMemberS)
-			switch {
-			case sk == nil:
-				return store.ResourceState{}, nil, fmt.Errorf("load %s: item without a sort key", key)
-			case sk.Value == skState:
-				if state, err = decodeState(item); err != nil {
-					return store.ResourceState{}, nil, err
-				}
-				found = true
-			case strings.HasPrefix(sk.Value, skFindingPfx):
-				f, err := decodeFinding(item)
-				if err != nil {
-					return store.ResourceState{}, nil, err
-				}
-				findings = append(findings, f)
-			}
-		}
-		if len(res.LastEvaluatedKey) == 0 {
-			break
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
-	}
-	if !found {
-		return store.ResourceState{}, nil, fmt.Errorf("resource %s: %w", key, store.ErrNotFound)
-	}
-	return state, findings, nil
+	return l.State, l.Findings, nil
 }
 
 // Findings implements store.Store.
@@ -417,6 +375,32 @@ func (s *Store) ClaimAlert(ctx context.Context, key store.Key, rev int64, now ti
 			return store.AlertState{}, fmt.Errorf("claim alert of %s: %w", key, store.ErrNotFound)
 		}
 		return store.AlertState{}, fmt.Errorf("claim alert of %s at revision %d: %w", key, rev, store.ErrClaimed)
+	}
+	if err != nil {
+		return store.AlertState{}, err
+	}
+	return decodeAlert(out.Attributes)
+}
+
+// BumpAlert implements store.Store: one UpdateItem adding one to the alert
+// revision and the resource revision.
+func (s *Store) BumpAlert(ctx context.Context, key store.Key) (store.AlertState, error) {
+	if err := key.Validate(); err != nil {
+		return store.AlertState{}, err
+	}
+	e := newExpr()
+	one := e.v(avN(1))
+	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: itemKey(resourcePK(key), skState),
+		UpdateExpression:          aws.String("ADD " + e.n(attrAlertWant) + " " + one + ", " + e.n(attrRevision) + " " + one),
+		ConditionExpression:       aws.String("attribute_exists(" + e.n(AttrPK) + ")"),
+		ExpressionAttributeNames:  e.Names(),
+		ExpressionAttributeValues: e.Values(),
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	err = translate("bump alert of "+key.String(), err)
+	if cf := (*conditionFailed)(nil); errors.As(err, &cf) {
+		return store.AlertState{}, fmt.Errorf("bump alert of %s: %w", key, store.ErrNotFound)
 	}
 	if err != nil {
 		return store.AlertState{}, err

@@ -108,6 +108,10 @@ func newCountingStore(tb testing.TB) (*Store, *serialTransport) {
 
 func TestConformance(t *testing.T) { storetest.Run(t, newStore) }
 
+func TestGovernance(t *testing.T) {
+	storetest.RunGovernance(t, func(tb testing.TB) storetest.Governed { s, _ := newCountingStore(tb); return s })
+}
+
 func TestCreateTable(t *testing.T) {
 	client, _ := newClient()
 	name := newTable(t, client)
@@ -290,4 +294,15 @@ func BenchmarkGetResource(b *testing.B) {
 	storetest.BenchGetResource(b, s)
 	// One request of setup (the stored state) is spread over b.N.
 	b.ReportMetric(float64(transport.count()-before-1)/float64(b.N), "requests/op")
+}
+
+// BenchmarkLoadAll: one request per load with DynamoDB's page size,
+// whatever the length of the audit log.
+func BenchmarkLoadAll(b *testing.B) {
+	s, transport := newCountingStore(b)
+	s.pageSize = 0
+	before := transport.count()
+	storetest.BenchLoadAll(b, s)
+	setup := 1 + 1 + 1 + storetest.BenchAuditEntries
+	b.ReportMetric(float64(transport.count()-before-setup)/float64(b.N), "requests/op")
 }

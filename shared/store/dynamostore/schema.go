@@ -14,10 +14,15 @@ import (
 // The table schema. Terraform declares the same table; the infra test
 // compares it with these constants.
 const (
-	// AttrPK is the partition key (S): "RES#<cloud>#<account>#<resource id>"
-	// or "EVENT#<event id>".
+	// AttrPK is the partition key (S): "RES#<cloud>#<account>#<resource id>",
+	// "EVENT#<event id>" or "RATE#<bucket>".
 	AttrPK = "pk"
-	// AttrSK is the sort key (S): "STATE", "FINDING#<rule id>" or "CLAIM".
+	// AttrSK is the sort key (S). In a resource partition: "STATE",
+	// "FINDING#<rule id>", "REM#<remediation id>", "EXC#<rule id>" and
+	// "AUDIT#<sortable Unix nanoseconds>#<seq>" (20 digits, the sign bit
+	// flipped, so that the log sorts by time). "CLAIM" in an event
+	// partition; "WINDOW#<window nanoseconds>#<sortable start nanoseconds>"
+	// in a rate partition.
 	AttrSK = "sk"
 	// IndexOpenFindings is the global secondary index of open findings. It
 	// is sparse: only open findings carry its key attributes.
@@ -28,7 +33,8 @@ const (
 	// "<cloud>#<account>#<resource id>#<rule id>".
 	AttrGSI1SK = "gsi1sk"
 	// AttrTTL is the time-to-live attribute (N, Unix seconds) of event
-	// claims.
+	// claims and rate counters. Remediations, exceptions and audit entries
+	// never expire.
 	AttrTTL = "expires_at"
 )
 

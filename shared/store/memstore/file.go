@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,8 +16,17 @@ import (
 	"github.com/driftwatch/driftwatch/shared/store/internal/canon"
 )
 
-// fileVersion is the layout version of the persistence file.
-const fileVersion = 1
+// fileVersion is the layout version the store writes. Version 2 added the
+// governance records (remediations, exceptions, the audit log, rate
+// counters). Files of oldestFileVersion onwards load; the next change
+// rewrites them as fileVersion. The number changed, rather than the new
+// lists just appearing, so that an older build refuses a newer file instead
+// of loading it and dropping its remediations and audit log on its next
+// write.
+const (
+	fileVersion       = 2
+	oldestFileVersion = 1
+)
 
 // fileData is the persistence file. Lists are sorted so that the file is
 // deterministic and diffs of it are readable.
@@ -25,6 +35,26 @@ type fileData struct {
 	Resources []fileResource  `json:"resources"`
 	Findings  []store.Finding `json:"findings"`
 	Claims    []fileClaim     `json:"claims"`
+	// Since version 2.
+	Remediations []fileRemediation  `json:"remediations"`
+	Exceptions   []store.Exception  `json:"exceptions"`
+	Audit        []store.AuditEntry `json:"audit"`
+	RateTokens   []fileRate         `json:"rate_tokens"`
+}
+
+type fileRemediation struct {
+	// Remediation is stored without its snapshot, for the reason State is
+	// stored without its document.
+	Remediation store.Remediation `json:"remediation"`
+	Snapshot    []byte            `json:"snapshot,omitempty"`
+}
+
+type fileRate struct {
+	Bucket    string        `json:"bucket"`
+	Window    time.Duration `json:"window_ns"`
+	Start     time.Time     `json:"window_start"`
+	Uses      int           `json:"uses"`
+	ExpiresAt int64         `json:"expires_at"`
 }
 
 type fileResource struct {
@@ -73,8 +103,8 @@ func (m *Store) load(b []byte) error {
 	if err := json.Unmarshal(b, &d); err != nil {
 		return err
 	}
-	if d.Version != fileVersion {
-		return fmt.Errorf("version %d, this build reads version %d", d.Version, fileVersion)
+	if d.Version < oldestFileVersion || d.Version > fileVersion {
+		return fmt.Errorf("version %d, this build reads versions %d to %d", d.Version, oldestFileVersion, fileVersion)
 	}
 	for _, r := range d.Resources {
 		if err := r.State.Key.Validate(); err != nil {
@@ -107,32 +137,106 @@ func (m *Store) load(b []byte) error {
 		}
 		m.claims[c.EventID] = claim{done: c.Done, leaseUntil: canon.Time(c.LeaseUntil), expiresAt: c.ExpiresAt}
 	}
+	return m.loadGovernance(d)
+}
+
+// loadGovernance loads the records of version 2 (a version 1 file has
+// none). The store wrote the file, so a duplicate is damage, not an update.
+func (m *Store) loadGovernance(d fileData) error {
+	for _, f := range d.Remediations {
+		r := f.Remediation
+		r.Snapshot = f.Snapshot
+		if err := r.Validate(); err != nil {
+			return err
+		}
+		if r.Version < 1 {
+			return fmt.Errorf("remediation %s of %s: version %d, stored ones start at 1", r.ID, r.Key, r.Version)
+		}
+		byID := m.remediations[r.Key]
+		if byID == nil {
+			byID = map[string]store.Remediation{}
+			m.remediations[r.Key] = byID
+		}
+		if _, dup := byID[r.ID]; dup {
+			return fmt.Errorf("remediation %s of %s appears twice", r.ID, r.Key)
+		}
+		byID[r.ID] = canon.Remediation(r)
+	}
+	for _, x := range d.Exceptions {
+		if err := x.Validate(); err != nil {
+			return err
+		}
+		byRule := m.exceptions[x.Key]
+		if byRule == nil {
+			byRule = map[string]store.Exception{}
+			m.exceptions[x.Key] = byRule
+		}
+		if _, dup := byRule[x.RuleID]; dup {
+			return fmt.Errorf("exception %s on %s appears twice", x.RuleID, x.Key)
+		}
+		byRule[x.RuleID] = canon.Exception(x)
+	}
+	for _, a := range d.Audit {
+		if err := a.Validate(); err != nil {
+			return err
+		}
+		a = canon.Audit(a)
+		m.audit[a.Key] = append(m.audit[a.Key], auditEntry{order: canon.AuditOrder(a), entry: a})
+	}
+	for key, log := range m.audit {
+		slices.SortFunc(log, func(a, b auditEntry) int { return cmp.Compare(a.order, b.order) })
+		for i := 1; i < len(log); i++ {
+			if log[i].order == log[i-1].order {
+				return fmt.Errorf("audit entry of %s at %s seq %q appears twice", key, log[i].entry.At, log[i].entry.Seq)
+			}
+		}
+	}
+	for _, r := range d.RateTokens {
+		switch {
+		case r.Bucket == "":
+			return errors.New("rate counter without a bucket")
+		case r.Window <= 0:
+			return fmt.Errorf("rate counter %s: window %s is not positive", r.Bucket, r.Window)
+		case r.Uses < 0:
+			return fmt.Errorf("rate counter %s: negative uses %d", r.Bucket, r.Uses)
+		}
+		if err := store.ValidTime("rate counter "+r.Bucket+" window start", r.Start); err != nil {
+			return err
+		}
+		k := rateKey{bucket: r.Bucket, window: r.Window, start: r.Start.UnixNano()}
+		if _, dup := m.rates[k]; dup {
+			return fmt.Errorf("rate counter %s of the %s window from %s appears twice", r.Bucket, r.Window, r.Start)
+		}
+		m.rates[k] = rateCount{uses: r.Uses, expiresAt: r.ExpiresAt}
+	}
 	return nil
 }
 
 // save writes the whole store to a temporary file in the target directory
 // and renames it over the file: rename is atomic within a file system.
 func (m *Store) save() error {
-	d := fileData{Version: fileVersion, Resources: []fileResource{}, Findings: []store.Finding{}, Claims: []fileClaim{}}
+	d := fileData{Version: fileVersion, Resources: []fileResource{}, Findings: []store.Finding{}, Claims: []fileClaim{},
+		Remediations: []fileRemediation{}, Exceptions: []store.Exception{}, Audit: []store.AuditEntry{}, RateTokens: []fileRate{}}
 	for _, r := range m.resources {
 		st := r.state
 		doc := []byte(st.Document)
 		st.Document = nil
 		d.Resources = append(d.Resources, fileResource{State: st, Document: doc, LeaseUntil: r.leaseUntil})
 	}
-	slices.SortFunc(d.Resources, func(a, b fileResource) int { return cmp.Compare(a.State.Key.String(), b.State.Key.String()) })
+	slices.SortFunc(d.Resources, func(a, b fileResource) int { return compareKeys(a.State.Key, b.State.Key) })
 	for _, byRule := range m.findings {
 		for _, f := range byRule {
 			d.Findings = append(d.Findings, f)
 		}
 	}
 	slices.SortFunc(d.Findings, func(a, b store.Finding) int {
-		return cmp.Or(cmp.Compare(a.Key.String(), b.Key.String()), cmp.Compare(a.RuleID, b.RuleID))
+		return cmp.Or(compareKeys(a.Key, b.Key), cmp.Compare(a.RuleID, b.RuleID))
 	})
 	for id, c := range m.claims {
 		d.Claims = append(d.Claims, fileClaim{EventID: id, Done: c.done, LeaseUntil: c.leaseUntil, ExpiresAt: c.expiresAt})
 	}
 	slices.SortFunc(d.Claims, func(a, b fileClaim) int { return cmp.Compare(a.EventID, b.EventID) })
+	m.saveGovernance(&d)
 
 	b, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
@@ -164,4 +268,44 @@ func (m *Store) save() error {
 		return fmt.Errorf("save posture file: %w", err)
 	}
 	return nil
+}
+
+// saveGovernance adds the records of version 2 to d, sorted.
+func (m *Store) saveGovernance(d *fileData) {
+	for _, byID := range m.remediations {
+		for _, r := range byID {
+			snap := []byte(r.Snapshot)
+			r.Snapshot = nil
+			d.Remediations = append(d.Remediations, fileRemediation{Remediation: r, Snapshot: snap})
+		}
+	}
+	slices.SortFunc(d.Remediations, func(a, b fileRemediation) int {
+		return cmp.Or(compareKeys(a.Remediation.Key, b.Remediation.Key), cmp.Compare(a.Remediation.ID, b.Remediation.ID))
+	})
+	for _, byRule := range m.exceptions {
+		for _, x := range byRule {
+			d.Exceptions = append(d.Exceptions, x)
+		}
+	}
+	slices.SortFunc(d.Exceptions, func(a, b store.Exception) int {
+		return cmp.Or(compareKeys(a.Key, b.Key), cmp.Compare(a.RuleID, b.RuleID))
+	})
+	// Each log is in order already; the resources are sorted by key.
+	for _, key := range slices.SortedFunc(maps.Keys(m.audit), compareKeys) {
+		for _, e := range m.audit[key] {
+			d.Audit = append(d.Audit, e.entry)
+		}
+	}
+	for k, c := range m.rates {
+		d.RateTokens = append(d.RateTokens, fileRate{Bucket: k.bucket, Window: k.window, Start: time.Unix(0, k.start).UTC(), Uses: c.uses, ExpiresAt: c.expiresAt})
+	}
+	slices.SortFunc(d.RateTokens, func(a, b fileRate) int {
+		return cmp.Or(cmp.Compare(a.Bucket, b.Bucket), cmp.Compare(a.Window, b.Window), a.Start.Compare(b.Start))
+	})
+}
+
+// compareKeys orders keys by cloud, account and resource id. (Key.String
+// would not do: an account may contain its separator.)
+func compareKeys(a, b store.Key) int {
+	return cmp.Or(cmp.Compare(a.Cloud, b.Cloud), cmp.Compare(a.Account, b.Account), cmp.Compare(a.ResourceID, b.ResourceID))
 }

@@ -29,6 +29,17 @@ func TestConformanceFile(t *testing.T) {
 	})
 }
 
+// TestGovernanceFile runs the governance suite on a file-backed store.
+func TestGovernanceFile(t *testing.T) {
+	storetest.RunGovernance(t, func(tb testing.TB) storetest.Governed {
+		m, err := memstore.Open(filepath.Join(tb.TempDir(), "posture.json"))
+		if err != nil {
+			tb.Fatalf("Open: %v", err)
+		}
+		return m
+	})
+}
+
 var (
 	t0  = time.Date(2026, 3, 1, 12, 0, 0, 987654321, time.UTC)
 	key = store.Key{Cloud: change.AWS, Account: "111111111111", ResourceID: "arn:aws:s3:::alpha"}
@@ -182,7 +193,8 @@ func TestOpenErrors(t *testing.T) {
 		name, path, want string
 	}{
 		{"not JSON", write("garbage.json", "{not json"), "invalid character"},
-		{"other version", write("v2.json", `{"version":2}`), "version 2, this build reads version 1"},
+		{"newer version", write("v3.json", `{"version":3}`), "version 3, this build reads versions 1 to 2"},
+		{"no version", write("v0.json", `{}`), "version 0, this build reads versions 1 to 2"},
 		{"resource without a key", write("nokey.json", `{"version":1,"resources":[{"state":{"key":{"cloud":"aws"}}}]}`), "account is empty"},
 		{"finding without a rule", write("norule.json", `{"version":1,"findings":[{"key":{"cloud":"aws","account":"1","resource_id":"r"}}]}`), "without a rule id"},
 		{"claim without an id", write("noid.json", `{"version":1,"claims":[{"done":true}]}`), "without an event id"},
@@ -253,14 +265,22 @@ func FuzzOpen(f *testing.F) {
 	if err := m.CompleteEvent(f.Context(), "ev", t0, time.Hour); err != nil {
 		f.Fatal(err)
 	}
+	writeGovernance(f, m)
 	seed, err := os.ReadFile(seedPath)
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Add(seed)
+	v1, err := os.ReadFile(filepath.Join("testdata", "posture-v1.json"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(v1)
 	f.Add([]byte(`{"version":1}`))
 	f.Add([]byte(`{"version":1,"resources":[{"state":{"key":{"cloud":"aws","account":"1","resource_id":"r"}},"document":"e30="}]}`))
 	f.Add([]byte(`{"version":1,"claims":[{"event_id":"e","lease_until":"2026-01-01T00:00:00Z","expires_at":-1}]}`))
+	f.Add([]byte(`{"version":2,"audit":[{"key":{"cloud":"aws","account":"1","resource_id":"r"},"at":"1970-01-01T00:59:59.999999999+01:00","seq":"s","kind":"k","who":"w"}]}`))
+	f.Add([]byte(`{"version":2,"rate_tokens":[{"bucket":"b","window_ns":1,"window_start":"1969-12-31T23:59:59Z","uses":1,"expires_at":0}]}`))
 
 	f.Fuzz(func(t *testing.T, data []byte) {
 		path := filepath.Join(t.TempDir(), "posture.json")

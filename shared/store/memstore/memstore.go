@@ -32,6 +32,16 @@ type Store struct {
 	// claims; sweeping only when the map doubled keeps claims O(1)
 	// amortised.
 	sweepAt int
+
+	// remediations holds each resource's remediations by id, exceptions
+	// its exceptions by rule id.
+	remediations map[store.Key]map[string]store.Remediation
+	exceptions   map[store.Key]map[string]store.Exception
+	// audit holds each resource's log in order (canon.AuditOrder).
+	audit map[store.Key][]auditEntry
+	rates map[rateKey]rateCount
+	// rateSweepAt is sweepAt for rate counters.
+	rateSweepAt int
 }
 
 // resource is a stored state plus the alert lease, which is bookkeeping of
@@ -58,6 +68,12 @@ func New() *Store {
 		findings:  map[store.Key]map[string]store.Finding{},
 		claims:    map[string]claim{},
 		sweepAt:   64,
+
+		remediations: map[store.Key]map[string]store.Remediation{},
+		exceptions:   map[store.Key]map[string]store.Exception{},
+		audit:        map[store.Key][]auditEntry{},
+		rates:        map[rateKey]rateCount{},
+		rateSweepAt:  64,
 	}
 }
 
@@ -158,23 +174,13 @@ func (m *Store) GetResource(ctx context.Context, key store.Key) (store.ResourceS
 	return canon.State(r.state), nil
 }
 
-// Load implements store.Store.
+// Load implements store.Store: LoadAll without the governance records.
 func (m *Store) Load(ctx context.Context, key store.Key) (store.ResourceState, []store.Finding, error) {
-	if err := key.Validate(); err != nil {
+	l, err := m.LoadAll(ctx, key)
+	if err != nil {
 		return store.ResourceState{}, nil, err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r, ok := m.resources[key]
-	if !ok {
-		return store.ResourceState{}, nil, fmt.Errorf("resource %s: %w", key, store.ErrNotFound)
-	}
-	byRule := m.findings[key]
-	var out []store.Finding
-	for _, id := range slices.Sorted(maps.Keys(byRule)) {
-		out = append(out, canon.Finding(byRule[id]))
-	}
-	return canon.State(r.state), out, nil
+	return l.State, l.Findings, nil
 }
 
 // Findings implements store.Store.
@@ -291,6 +297,27 @@ func (m *Store) ClaimAlert(ctx context.Context, key store.Key, rev int64, now ti
 		return store.AlertState{}, err
 	}
 	return old.state.Alert, nil
+}
+
+// BumpAlert implements store.Store.
+func (m *Store) BumpAlert(ctx context.Context, key store.Key) (store.AlertState, error) {
+	if err := key.Validate(); err != nil {
+		return store.AlertState{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, ok := m.resources[key]
+	if !ok {
+		return store.AlertState{}, fmt.Errorf("bump alert of %s: %w", key, store.ErrNotFound)
+	}
+	next := &resource{state: canon.State(old.state), leaseUntil: old.leaseUntil}
+	next.state.Revision++
+	next.state.Alert.WantRevision++
+	m.resources[key] = next
+	if err := m.commit(func() { m.resources[key] = old }); err != nil {
+		return store.AlertState{}, err
+	}
+	return next.state.Alert, nil
 }
 
 // RecordAlert implements store.Store.

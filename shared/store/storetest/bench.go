@@ -54,3 +54,37 @@ func BenchGetResource(b *testing.B, st store.Store) {
 		}
 	}
 }
+
+// BenchLoadAll measures LoadAll of a resource with a state, two findings,
+// a remediation, an exception and an audit log of 200 entries, which
+// LoadAll must not read.
+func BenchLoadAll(b *testing.B, st Governed) {
+	ctx := b.Context()
+	if _, err := st.SaveObservation(ctx, benchObservation(0, 0)); err != nil {
+		b.Fatalf("SaveObservation: %v", err)
+	}
+	if _, err := st.CreateRemediation(ctx, newRemediation(bucketKey, "rule-0")); err != nil {
+		b.Fatalf("CreateRemediation: %v", err)
+	}
+	if err := st.PutException(ctx, newException(bucketKey, "rule-1")); err != nil {
+		b.Fatalf("PutException: %v", err)
+	}
+	for i := range BenchAuditEntries {
+		if err := st.AppendAudit(ctx, newAudit(bucketKey, t0.Add(time.Duration(i)*time.Second), "s", "click")); err != nil {
+			b.Fatalf("AppendAudit: %v", err)
+		}
+	}
+	for b.Loop() {
+		l, err := st.LoadAll(ctx, bucketKey)
+		if err != nil {
+			b.Fatalf("LoadAll: %v", err)
+		}
+		if len(l.Findings) != 2 || len(l.Remediations) != 1 || len(l.Exceptions) != 1 {
+			b.Fatalf("LoadAll = %d findings, %d remediations, %d exceptions", len(l.Findings), len(l.Remediations), len(l.Exceptions))
+		}
+	}
+}
+
+// BenchAuditEntries is the length of BenchLoadAll's audit log; each entry
+// is one write of its setup.
+const BenchAuditEntries = 200

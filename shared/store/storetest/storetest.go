@@ -4,6 +4,9 @@
 //
 //	func TestConformance(t *testing.T) { storetest.Run(t, newStore) }
 //
+// RunGovernance is the suite of store.Governance, run the same way by the
+// stores that implement it.
+//
 // Times are explicit in every case (no sleeps), so lease expiry is tested
 // by passing a later "now".
 package storetest
@@ -48,6 +51,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"EventClaims", testEventClaims},
 		{"ConcurrentEventClaims", testConcurrentEventClaims},
 		{"AlertExactlyOnce", testAlertExactlyOnce},
+		{"BumpAlert", testBumpAlert},
 		{"ConcurrentAlertClaims", testConcurrentAlertClaims},
 		{"RoundTrip", testRoundTrip},
 		{"EmptyFieldsRemoved", testEmptyFieldsRemoved},
@@ -608,6 +612,44 @@ func testEventClaims(t *testing.T, st store.Store) {
 func testConcurrentEventClaims(t *testing.T, st store.Store) {
 	errs := race(writers, func(int) error { return st.ClaimEvent(ctx(t), "ev-race", t0, time.Minute) })
 	oneWinner(t, "concurrent event claims", errs, store.ErrClaimed)
+}
+
+// BumpAlert moves the alert revision on without an observation, and a save
+// made from the state read before the bump conflicts instead of writing an
+// alert revision the bump already used.
+func testBumpAlert(t *testing.T, st store.Store) {
+	const lease = time.Minute
+	_, err := st.BumpAlert(ctx(t), bucketKey)
+	wantErr(t, "BumpAlert of a missing resource", err, store.ErrNotFound)
+
+	s1 := newState(bucketKey, t0)
+	s1.Alert.WantRevision = 1
+	save(t, st, store.Observation{State: s1})
+	_, err = st.ClaimAlert(ctx(t), bucketKey, 1, t0, lease)
+	wantErr(t, "claim revision 1", err, nil)
+	ref := store.AlertRef{Channel: "C0123", TS: "1767225600.000100"}
+	wantErr(t, "record revision 1", st.RecordAlert(ctx(t), bucketKey, 1, ref, true, nil), nil)
+	read := get(t, st, bucketKey)
+
+	got, err := st.BumpAlert(ctx(t), bucketKey)
+	wantErr(t, "BumpAlert", err, nil)
+	equal(t, "alert state after a bump", got, store.AlertState{Ref: ref, Open: true, WantRevision: 2, RenderedRevision: 1})
+	after := get(t, st, bucketKey)
+	if after.Revision != read.Revision+1 || !after.Alert.Pending() {
+		t.Fatalf("after a bump: revision %d (was %d), alert %+v", after.Revision, read.Revision, after.Alert)
+	}
+	// A save made from the state read before the bump is refused.
+	stale := read
+	stale.ObservedAt = t0.Add(time.Minute)
+	_, err = st.SaveObservation(ctx(t), store.Observation{State: stale, ExpectedRevision: read.Revision})
+	wantErr(t, "save from before the bump", err, store.ErrConflict)
+	// The bumped revision can be claimed and recorded once (the lease of
+	// revision 1 was released by its record).
+	_, err = st.ClaimAlert(ctx(t), bucketKey, 2, t0, lease)
+	wantErr(t, "claim revision 2", err, nil)
+	wantErr(t, "record revision 2", st.RecordAlert(ctx(t), bucketKey, 2, ref, true, nil), nil)
+	_, err = st.ClaimAlert(ctx(t), bucketKey, 2, t0.Add(2*lease), lease)
+	wantErr(t, "claim revision 2 again", err, store.ErrClaimed)
 }
 
 func testAlertExactlyOnce(t *testing.T, st store.Store) {

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"time"
 
@@ -114,4 +115,86 @@ func Claim(what, id string, now time.Time, d time.Duration) error {
 		return fmt.Errorf("%w: %s %s: duration %s is not positive", store.ErrInvalid, what, id, d)
 	}
 	return store.ValidTime(what+" end", now.Add(d))
+}
+
+// Remediation returns a deep copy of r in canonical form.
+func Remediation(r store.Remediation) store.Remediation {
+	r.FindingFirstSeen = Time(r.FindingFirstSeen)
+	r.ProposedAt = Time(r.ProposedAt)
+	r.ExpiresAt = Time(r.ExpiresAt)
+	r.UpdatedAt = Time(r.UpdatedAt)
+	if len(r.Approvals) == 0 {
+		r.Approvals = nil
+	} else {
+		r.Approvals = slices.Clone(r.Approvals)
+		for i := range r.Approvals {
+			r.Approvals[i].At = Time(r.Approvals[i].At)
+		}
+	}
+	if len(r.Snapshot) == 0 {
+		r.Snapshot = nil
+	} else {
+		r.Snapshot = bytes.Clone(r.Snapshot)
+	}
+	return r
+}
+
+// Exception returns e in canonical form (it holds no reference types).
+func Exception(e store.Exception) store.Exception {
+	e.CreatedAt = Time(e.CreatedAt)
+	e.ExpiresAt = Time(e.ExpiresAt)
+	return e
+}
+
+// Audit returns e in canonical form (it holds no reference types).
+func Audit(e store.AuditEntry) store.AuditEntry {
+	e.At = Time(e.At)
+	return e
+}
+
+// SortableNanos formats t's Unix nanoseconds as 20 digits that sort
+// bytewise in time order, negative instants (before 1970) included: the
+// sign bit is flipped so that the int64 range maps onto uint64 in order.
+func SortableNanos(t time.Time) string {
+	return fmt.Sprintf("%020d", uint64(t.UnixNano())^(1<<63))
+}
+
+// AuditOrder is the sort key of an audit entry within its resource:
+// SortableNanos(At) + "#" + Seq. The DynamoDB sort key ends with exactly
+// this string, so every store orders the log alike: by instant, then by
+// seq bytewise.
+func AuditOrder(e store.AuditEntry) string { return SortableNanos(e.At) + "#" + e.Seq }
+
+// RateWindow validates TakeRateToken's arguments and returns the start and
+// end of the fixed window that contains now: windows start at multiples of
+// window since the Unix epoch (floored, so instants before 1970 work too).
+// A negative limit is invalid; zero is valid and never grants a token.
+func RateWindow(bucket string, now time.Time, window time.Duration, limit int) (start, end time.Time, err error) {
+	if bucket == "" {
+		return time.Time{}, time.Time{}, fmt.Errorf("%w: rate token: bucket is empty", store.ErrInvalid)
+	}
+	if err := store.ValidTime("rate token time", now); err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if window <= 0 {
+		return time.Time{}, time.Time{}, fmt.Errorf("%w: rate token %s: window %s is not positive", store.ErrInvalid, bucket, window)
+	}
+	if limit < 0 {
+		return time.Time{}, time.Time{}, fmt.Errorf("%w: rate token %s: negative limit %d", store.ErrInvalid, bucket, limit)
+	}
+	n, w := now.UnixNano(), int64(window)
+	s := n - n%w
+	if n%w < 0 {
+		if s < math.MinInt64+w {
+			return time.Time{}, time.Time{}, fmt.Errorf("%w: rate token %s: the window %s containing %s starts out of range", store.ErrInvalid, bucket, window, now)
+		}
+		s -= w
+	}
+	start = time.Unix(0, s).UTC()
+	// The window's end must be storable too: it is the counter's expiry.
+	end = start.Add(window)
+	if err := store.ValidTime("rate token window end", end); err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("rate token %s: %w", bucket, err)
+	}
+	return start, end, nil
 }
