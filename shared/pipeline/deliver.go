@@ -17,7 +17,7 @@ import (
 // worker moved the posture on during the rendering (its own claim was
 // refused because this worker held the lease), renders again so that the
 // message never stays behind the stored posture.
-func (d *Detector) deliverPending(ctx context.Context, l store.Loaded, log *slog.Logger) (bool, error) {
+func (d *Alerts) deliverPending(ctx context.Context, l store.Loaded, log *slog.Logger) (bool, error) {
 	notifiedAny := false
 	key := l.State.Key
 	for range maxConflicts {
@@ -40,12 +40,12 @@ func (d *Detector) deliverPending(ctx context.Context, l store.Loaded, log *slog
 	return notifiedAny, nil
 }
 
-// RefreshAlert re-renders a resource's open alert after something other
+// Refresh re-renders a resource's open alert after something other
 // than its posture changed (a fix was approved, started, failed or was
 // undone; a risk was accepted) and posts note in its thread. It is
 // exactly-once like every rendering: the store's alert revision moves, and
 // whoever holds the alert claim renders the newest state.
-func (d *Detector) RefreshAlert(ctx context.Context, key store.Key) error {
+func (d *Alerts) Refresh(ctx context.Context, key store.Key) error {
 	if _, err := d.store.BumpAlert(ctx, key); err != nil {
 		return fmt.Errorf("refresh alert of %s: %w", key, err)
 	}
@@ -63,7 +63,7 @@ func (d *Detector) RefreshAlert(ctx context.Context, key store.Key) error {
 // concurrent workers and redeliveries.
 // It reports whether a message was posted or updated and whether this worker
 // rendered the revision (held the claim).
-func (d *Detector) deliver(ctx context.Context, l store.Loaded, log *slog.Logger) (notified, rendered bool, err error) {
+func (d *Alerts) deliver(ctx context.Context, l store.Loaded, log *slog.Logger) (notified, rendered bool, err error) {
 	st := l.State
 	rev := st.Alert.WantRevision
 	// The claim returns the alert bookkeeping as stored now: another worker
@@ -137,7 +137,7 @@ const undoOperation = "driftwatch:Undo"
 
 // buildAlert assembles what the message shows from the stored state,
 // findings, remediations and accepted risks.
-func (d *Detector) buildAlert(ctx context.Context, l store.Loaded, failing []string) alert.Alert {
+func (d *Alerts) buildAlert(ctx context.Context, l store.Loaded, failing []string) alert.Alert {
 	st, findings := l.State, l.Findings
 	ref := change.ResourceRef{
 		Cloud: st.Key.Cloud, Type: st.Type, ID: st.Key.ResourceID, Name: st.Name,
@@ -195,7 +195,7 @@ func (d *Detector) buildAlert(ctx context.Context, l store.Loaded, failing []str
 	return a
 }
 
-func (d *Detector) alertFinding(f store.Finding, st store.ResourceState) alert.Finding {
+func (d *Alerts) alertFinding(f store.Finding, st store.ResourceState) alert.Finding {
 	af := alert.Finding{RuleID: f.RuleID, Title: f.RuleID, Severity: f.Severity}
 	r, ok := d.rules.Rule(f.RuleID)
 	if !ok {

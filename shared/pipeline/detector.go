@@ -143,13 +143,39 @@ type Detector struct {
 	fetch  Fetcher
 	rules  RuleBook
 	store  Store
+	opts   Options
+	log    *slog.Logger
+	alerts *Alerts
+}
+
+// Alerts renders resources' alerts from the store, exactly once and in
+// place. The detector uses it after every observation; the interactivity
+// and remediation functions use it when a fix's status changes.
+type Alerts struct {
+	rules  RuleBook
+	store  Store
 	notify Notifier
 	opts   Options
 	log    *slog.Logger
 }
 
+// NewAlerts wires the alert renderer on its own (for functions that render
+// without observing).
+func NewAlerts(rb RuleBook, st Store, n Notifier, opts *Options) *Alerts {
+	o := withDefaults(opts)
+	return &Alerts{rules: rb, store: st, notify: n, opts: o, log: o.Logger}
+}
+
+// Alerts returns the detector's alert renderer.
+func (d *Detector) Alerts() *Alerts { return d.alerts }
+
 // New wires a Detector.
 func New(f Fetcher, rb RuleBook, st Store, n Notifier, opts *Options) *Detector {
+	o := withDefaults(opts)
+	return &Detector{fetch: f, rules: rb, store: st, opts: o, log: o.Logger, alerts: NewAlerts(rb, st, n, &o)}
+}
+
+func withDefaults(opts *Options) Options {
 	o := Options{}
 	if opts != nil {
 		o = *opts
@@ -175,7 +201,7 @@ func New(f Fetcher, rb RuleBook, st Store, n Notifier, opts *Options) *Detector 
 	if o.RefreshEvery <= 0 {
 		o.RefreshEvery = 6 * time.Hour
 	}
-	return &Detector{fetch: f, rules: rb, store: st, notify: n, opts: o, log: o.Logger}
+	return o
 }
 
 // Outcome reports what processing one change did, per resource.
@@ -269,7 +295,7 @@ func (d *Detector) observe(ctx context.Context, c change.Change, ref change.Reso
 		if p.obs == nil {
 			if l.State.Alert.Pending() {
 				// An earlier alert delivery failed: finish it.
-				ro.Notified, err = d.deliverPending(ctx, l, log)
+				ro.Notified, err = d.alerts.deliverPending(ctx, l, log)
 			}
 			return ro, err
 		}
@@ -290,10 +316,10 @@ func (d *Detector) observe(ctx context.Context, c change.Change, ref change.Reso
 		}
 		l.State, l.Findings = saved, p.findings
 		if len(p.drift.Opened) > 0 && d.opts.Governor != nil {
-			l.Remediations = d.autoRemediate(ctx, l, p.drift.Opened, log)
+			l.Remediations = d.alerts.autoRemediate(ctx, l, p.drift.Opened, log)
 		}
 		if saved.Alert.Pending() {
-			ro.Notified, err = d.deliverPending(ctx, l, log)
+			ro.Notified, err = d.alerts.deliverPending(ctx, l, log)
 		}
 		return ro, err
 	}
@@ -328,10 +354,10 @@ func suppressAccepted(evals []posture.Evaluation, exceptions []store.Exception, 
 }
 
 func (d *Detector) evalContext(account string) rules.EvalContext {
-	return d.evalContextAt(account, d.opts.Now())
+	return d.alerts.evalContextAt(account, d.opts.Now())
 }
 
-func (d *Detector) evalContextAt(account string, now time.Time) rules.EvalContext {
+func (d *Alerts) evalContextAt(account string, now time.Time) rules.EvalContext {
 	a := d.opts.Accounts[account]
 	m := make(map[string]string, 3+len(a.Labels))
 	for k, v := range a.Labels {

@@ -14,7 +14,7 @@ import (
 )
 
 // decide asks the governance policy what to offer for a finding.
-func (d *Detector) decide(st store.ResourceState, f store.Finding, action string) FixDecision {
+func (d *Alerts) decide(st store.ResourceState, f store.Finding, action string) FixDecision {
 	if d.opts.Governor == nil {
 		return FixDecision{Mode: ModeAlert, Reason: "no governance policy configured"}
 	}
@@ -26,7 +26,7 @@ func (d *Detector) decide(st store.ResourceState, f store.Finding, action string
 
 // fix is what the message shows about fixing a finding from chat: the
 // buttons for a failing one, the outcome for a resolved one.
-func (d *Detector) fix(ctx context.Context, l store.Loaded, f store.Finding, action string, failing bool) *alert.Fix {
+func (d *Alerts) fix(ctx context.Context, l store.Loaded, f store.Finding, action string, failing bool) *alert.Fix {
 	st := l.State
 	id := remediation.NewID(st.Key, f.RuleID, f.FirstSeen)
 	var rem *store.Remediation
@@ -80,7 +80,7 @@ func (d *Detector) fix(ctx context.Context, l store.Loaded, f store.Finding, act
 
 // accepted lists the rules whose failure is suppressed by an active
 // accepted risk.
-func (d *Detector) accepted(l store.Loaded) []alert.Accepted {
+func (d *Alerts) accepted(l store.Loaded) []alert.Accepted {
 	var out []alert.Accepted
 	for _, e := range l.State.Evaluations {
 		if e.Status != posture.Suppressed {
@@ -114,7 +114,7 @@ const AutoApprover = "auto"
 // (mode auto, inside a maintenance window, under the account's rate limit)
 // for rules that just started failing, and returns the resource's
 // remediations including the new ones.
-func (d *Detector) autoRemediate(ctx context.Context, l store.Loaded, opened []string, log *slog.Logger) []store.Remediation {
+func (d *Alerts) autoRemediate(ctx context.Context, l store.Loaded, opened []string, log *slog.Logger) []store.Remediation {
 	rems := l.Remediations
 	if d.opts.Dispatcher == nil {
 		return rems
@@ -171,11 +171,11 @@ func (d *Detector) autoRemediate(ctx context.Context, l store.Loaded, opened []s
 
 // auditf appends an audit entry, logging (not failing) when the log is
 // unavailable: the action it records already happened.
-func (d *Detector) auditf(ctx context.Context, r store.Remediation, kind, who, what string) {
+func (d *Alerts) auditf(ctx context.Context, r store.Remediation, kind, who, what string) {
 	d.audit(ctx, store.AuditEntry{Key: r.Key, Seq: kind + "-" + r.ID, Kind: kind, Who: who, RuleID: r.RuleID, RemediationID: r.ID, What: what})
 }
 
-func (d *Detector) audit(ctx context.Context, e store.AuditEntry) {
+func (d *Alerts) audit(ctx context.Context, e store.AuditEntry) {
 	e.At = d.opts.Now()
 	if err := d.store.AppendAudit(ctx, e); err != nil {
 		d.log.Error("audit append failed", "kind", e.Kind, "error", err)

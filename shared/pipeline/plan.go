@@ -121,7 +121,7 @@ func (d *Detector) openFinding(key store.Key, ruleID string, prev store.Resource
 		f.Severity = r.Severity
 	}
 	if f.BeforeKnown {
-		vals, err := d.rules.SettingValuesAt(ruleID, prev.Document, d.evalContextAt(key.Account, prev.ObservedAt), prev.Tags)
+		vals, err := d.rules.SettingValuesAt(ruleID, prev.Document, d.alerts.evalContextAt(key.Account, prev.ObservedAt), prev.Tags)
 		if err != nil {
 			// Shown as unknown rather than failing the observation.
 			d.log.Warn("settings before the change", "rule_id", ruleID, "resource_id", key.ResourceID, "error", err)
