@@ -10,6 +10,7 @@ import (
 
 	"github.com/driftwatch/driftwatch/shared/alert"
 	"github.com/driftwatch/driftwatch/shared/change"
+	"github.com/driftwatch/driftwatch/shared/remediation"
 	"github.com/driftwatch/driftwatch/shared/store"
 )
 
@@ -18,10 +19,17 @@ import (
 // refused because this worker held the lease), renders again so that the
 // message never stays behind the stored posture.
 func (d *Alerts) deliverPending(ctx context.Context, l store.Loaded, log *slog.Logger) (bool, error) {
+	return d.deliverNote(ctx, l, "", log)
+}
+
+// deliverNote is deliverPending with a thread note that replaces the one
+// computed from the drift (for status changes that are not drift).
+func (d *Alerts) deliverNote(ctx context.Context, l store.Loaded, note string, log *slog.Logger) (bool, error) {
 	notifiedAny := false
 	key := l.State.Key
 	for range maxConflicts {
-		notified, rendered, err := d.deliver(ctx, l, log)
+		notified, rendered, err := d.deliver(ctx, l, note, log)
+		note = ""
 		notifiedAny = notifiedAny || notified
 		if err != nil || !rendered {
 			return notifiedAny, err
@@ -40,12 +48,12 @@ func (d *Alerts) deliverPending(ctx context.Context, l store.Loaded, log *slog.L
 	return notifiedAny, nil
 }
 
-// Refresh re-renders a resource's open alert after something other
-// than its posture changed (a fix was approved, started, failed or was
-// undone; a risk was accepted) and posts note in its thread. It is
+// Refresh re-renders a resource's alert after something other than its
+// posture changed (a fix was approved, started, failed or was undone; a
+// risk was accepted) and posts note (if any) in its thread. It is
 // exactly-once like every rendering: the store's alert revision moves, and
 // whoever holds the alert claim renders the newest state.
-func (d *Alerts) Refresh(ctx context.Context, key store.Key) error {
+func (d *Alerts) Refresh(ctx context.Context, key store.Key, note string) error {
 	if _, err := d.store.BumpAlert(ctx, key); err != nil {
 		return fmt.Errorf("refresh alert of %s: %w", key, err)
 	}
@@ -53,7 +61,7 @@ func (d *Alerts) Refresh(ctx context.Context, key store.Key) error {
 	if err != nil {
 		return fmt.Errorf("refresh alert of %s: %w", key, err)
 	}
-	_, err = d.deliverPending(ctx, l, d.log.With("resource_id", key.ResourceID))
+	_, err = d.deliverNote(ctx, l, note, d.log.With("resource_id", key.ResourceID))
 	return err
 }
 
@@ -63,7 +71,7 @@ func (d *Alerts) Refresh(ctx context.Context, key store.Key) error {
 // concurrent workers and redeliveries.
 // It reports whether a message was posted or updated and whether this worker
 // rendered the revision (held the claim).
-func (d *Alerts) deliver(ctx context.Context, l store.Loaded, log *slog.Logger) (notified, rendered bool, err error) {
+func (d *Alerts) deliver(ctx context.Context, l store.Loaded, note string, log *slog.Logger) (notified, rendered bool, err error) {
 	st := l.State
 	rev := st.Alert.WantRevision
 	// The claim returns the alert bookkeeping as stored now: another worker
@@ -88,6 +96,9 @@ func (d *Alerts) deliver(ctx context.Context, l store.Loaded, log *slog.Logger) 
 	l.State = st
 	failing := st.Failing()
 	a := d.buildAlert(ctx, l, failing)
+	if note != "" {
+		a.Note = note
+	}
 	ref := st.Alert.Ref
 	// An undo brings the drift back: the resolved message it came from is
 	// reopened in place rather than a new one posted.
@@ -133,7 +144,7 @@ func (d *Alerts) deliver(ctx context.Context, l store.Loaded, log *slog.Logger) 
 }
 
 // undoOperation is the operation of the re-evaluation after an undo.
-const undoOperation = "driftwatch:Undo"
+const undoOperation = remediation.UndoOperation
 
 // buildAlert assembles what the message shows from the stored state,
 // findings, remediations and accepted risks.

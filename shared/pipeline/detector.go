@@ -326,10 +326,20 @@ func (d *Detector) observe(ctx context.Context, c change.Change, ref change.Reso
 }
 
 // Reevaluate runs the drift path for a change driftwatch itself made (a
-// fix, an undo, an accepted risk), so the posture and the alert follow.
-func (d *Detector) Reevaluate(ctx context.Context, c change.Change) error {
-	_, err := d.Process(ctx, c)
-	return err
+// fix, an undo, an accepted risk), so the posture and the alert follow. It
+// reports whether an alert was posted or updated.
+func (d *Detector) Reevaluate(ctx context.Context, c change.Change) (bool, error) {
+	out, err := d.Process(ctx, c)
+	notified := false
+	for _, r := range out.Resources {
+		notified = notified || r.Notified
+	}
+	return notified, err
+}
+
+// Refresh re-renders a resource's alert (see Alerts.Refresh).
+func (d *Detector) Refresh(ctx context.Context, key store.Key, note string) error {
+	return d.alerts.Refresh(ctx, key, note)
 }
 
 // suppressAccepted turns failing evaluations covered by an active accepted

@@ -24,6 +24,10 @@ const (
 	OpReevaluate Op = "reevaluate"
 )
 
+// UndoOperation is the operation of the re-evaluation after an undo; the
+// alert of a drift an undo brings back is reopened in place.
+const UndoOperation = "driftwatch:Undo"
+
 // Request is the event the interactivity function (or the detector, in
 // auto mode) dispatches to the resource's cloud.
 type Request struct {
@@ -67,9 +71,11 @@ type Fetcher interface {
 
 // Reevaluator runs the drift path for a synthetic change, which updates the
 // posture and re-renders the alert (resolved after a fix, failing again
-// after an undo).
+// after an undo), and re-renders an alert whose posture did not change.
 type Reevaluator interface {
-	Reevaluate(ctx context.Context, c change.Change) error
+	// Reevaluate reports whether it posted or updated the alert.
+	Reevaluate(ctx context.Context, c change.Change) (bool, error)
+	Refresh(ctx context.Context, key store.Key, note string) error
 }
 
 // Executor runs dispatched requests inside the resource's cloud with that
@@ -109,7 +115,7 @@ func (x *Executor) Handle(ctx context.Context, req Request) error {
 	log := x.log.With("remediation_id", req.RemediationID, "resource_id", req.Key.ResourceID, "op", string(req.Op))
 	switch req.Op {
 	case OpReevaluate:
-		return x.reevaluate(ctx, req, "driftwatch:Reevaluate", req.By)
+		return x.reevaluate(ctx, req, "driftwatch:Reevaluate", req.By, "")
 	case OpApply:
 		return x.apply(ctx, req, log)
 	default:
@@ -206,8 +212,12 @@ func (x *Executor) apply(ctx context.Context, req Request, log *slog.Logger) err
 		log.Warn("remediation failed", "result", outcome)
 	}
 	x.audit(ctx, r, kind, "driftwatch", outcome)
+	note := "✅ Fixed: " + outcome
+	if state == Failed {
+		note = "❌ Remediation failed: " + outcome
+	}
 	return x.reevaluate(ctx, Request{Key: r.Key, ResourceType: r.ResourceType, Region: r.Region, By: approverNames(r)},
-		"driftwatch:"+r.Action, "driftwatch (approved by "+approverNames(r)+")")
+		"driftwatch:"+r.Action, "driftwatch (approved by "+approverNames(r)+")", note)
 }
 
 // run re-reads the resource and applies the action. It returns what
@@ -277,12 +287,14 @@ func (x *Executor) undo(ctx context.Context, req Request, log *slog.Logger) erro
 		return fmt.Errorf("%w: record undo: %v", ErrRetry, err)
 	}
 	x.audit(ctx, r, kind, req.By, result)
-	return x.reevaluate(ctx, Request{Key: r.Key, ResourceType: r.ResourceType, Region: r.Region}, "driftwatch:Undo", "driftwatch (undo by "+req.By+")")
+	return x.reevaluate(ctx, Request{Key: r.Key, ResourceType: r.ResourceType, Region: r.Region}, UndoOperation,
+		"driftwatch (undo by "+req.By+")", "↩️ Undo: "+result)
 }
 
 // reevaluate runs the drift path for a synthetic change so the posture and
-// the alert reflect what driftwatch just did.
-func (x *Executor) reevaluate(ctx context.Context, req Request, operation, actor string) error {
+// the alert reflect what driftwatch just did; when the posture did not
+// change (a failed fix), the alert is re-rendered with note.
+func (x *Executor) reevaluate(ctx context.Context, req Request, operation, actor, note string) error {
 	now := x.now()
 	c := change.Change{
 		EventID:   fmt.Sprintf("driftwatch:%s:%s:%d", operation, req.Key, now.UnixNano()),
@@ -295,8 +307,14 @@ func (x *Executor) reevaluate(ctx context.Context, req Request, operation, actor
 		Actor:     change.Actor{Principal: "driftwatch", Type: "driftwatch", Name: actor, Via: "driftwatch"},
 		Time:      now,
 	}
-	if err := x.reeval.Reevaluate(ctx, c); err != nil {
+	notified, err := x.reeval.Reevaluate(ctx, c)
+	if err != nil {
 		return fmt.Errorf("%w: re-evaluate after %s: %v", ErrRetry, operation, err)
+	}
+	if !notified && note != "" {
+		if err := x.reeval.Refresh(ctx, req.Key, note); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w: refresh alert after %s: %v", ErrRetry, operation, err)
+		}
 	}
 	return nil
 }
