@@ -245,3 +245,15 @@ func TestFetchAccountRegion(t *testing.T) {
 		})
 	}
 }
+
+// A reference carries the group's name for people; the canonical id alone
+// says which group to read (a name is not a group id).
+func TestFetchSecurityGroupByIDWithName(t *testing.T) {
+	e := newEnv(t)
+	id := e.createGroup(t, e.n("payments-web"), "web tier", nil)
+	arn := "arn:aws:ec2:us-east-1:" + motoAccount + ":security-group/" + id
+	got := e.fetch(t, e.fetcher(nil), change.ResourceRef{Type: awsres.TypeSecurityGroup, ID: arn, Name: e.n("payments-web"), Account: motoAccount, Region: "us-east-1"})
+	if !got.Exists || got.Doc.(*awsres.SecurityGroup).ID != id {
+		t.Fatalf("fetched %+v", got)
+	}
+}

@@ -318,8 +318,10 @@ func (f *Fetcher) resolve(ref change.ResourceRef) (target, error) {
 		}
 		t.name = t.account + "/" + t.region
 	default:
+		// The canonical id decides; Name is for people (a security group's
+		// name is not its id).
 		t.name = ref.Name
-		if t.name == "" && ref.ID != "" {
+		if ref.ID != "" {
 			t.name = awsres.NameFromID(ref.Type, ref.ID)
 		}
 	}
