@@ -49,6 +49,12 @@ type Config struct {
 	S3PathStyle bool
 	// LogLevel is debug, info, warn or error (DRIFTWATCH_LOG_LEVEL).
 	LogLevel slog.Level
+	// GovernanceFile is the remediation governance policy
+	// (DRIFTWATCH_GOVERNANCE_FILE); without it alerts offer no fix.
+	GovernanceFile string
+	// Bus is the EventBridge bus remediation requests go to
+	// (DRIFTWATCH_BUS); without it automatic fixes are not dispatched.
+	Bus string
 }
 
 // ConfigFromEnv reads and validates the configuration. getenv is os.Getenv
@@ -62,6 +68,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		SlackTokenSecret: strings.TrimSpace(getenv("SLACK_BOT_TOKEN_SECRET")),
 		SlackAPIURL:      strings.TrimSpace(getenv("SLACK_API_URL")),
 		RulesDir:         strings.TrimSpace(getenv("DRIFTWATCH_RULES_DIR")),
+		GovernanceFile:   strings.TrimSpace(getenv("DRIFTWATCH_GOVERNANCE_FILE")),
+		Bus:              strings.TrimSpace(getenv("DRIFTWATCH_BUS")),
 	}
 	switch {
 	case c.Table == "" && c.StoreFile == "":
@@ -147,5 +155,6 @@ func (c Config) LogValue() slog.Value {
 		slog.String("slack_token_secret", c.SlackTokenSecret), slog.String("slack_api_url", c.SlackAPIURL),
 		slog.String("rules_dir", c.RulesDir), slog.Any("disabled_rules", c.DisabledRules),
 		slog.Int("accounts", len(c.Accounts)), slog.Bool("s3_path_style", c.S3PathStyle),
+		slog.String("governance_file", c.GovernanceFile), slog.String("bus", c.Bus),
 	)
 }

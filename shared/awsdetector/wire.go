@@ -12,11 +12,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/slack-go/slack"
 
+	"github.com/driftwatch/driftwatch/shared/awsbus"
 	"github.com/driftwatch/driftwatch/shared/awsevent"
 	"github.com/driftwatch/driftwatch/shared/awsfetch"
+	"github.com/driftwatch/driftwatch/shared/awsremedy"
 	"github.com/driftwatch/driftwatch/shared/awsres"
 	"github.com/driftwatch/driftwatch/shared/pipeline"
 	"github.com/driftwatch/driftwatch/shared/rules"
@@ -59,17 +62,41 @@ func New(ctx context.Context, c Config, awsCfg aws.Config, log *slog.Logger) (*H
 	if err != nil {
 		return nil, fmt.Errorf("slack: %w", err)
 	}
-	fetcher := awsfetch.New(awsCfg, &awsfetch.Options{S3UsePathStyle: c.S3PathStyle, Logger: log})
-	det := pipeline.New(fetcher, engine, st, notifier, &pipeline.Options{
-		Logger:     log,
-		Accounts:   c.Accounts,
-		ConsoleURL: awsres.ConsoleURL,
-	})
+	det, err := NewPipeline(c, awsCfg, engine, st, notifier, log)
+	if err != nil {
+		return nil, err
+	}
 	norm, err := awsevent.New(nil)
 	if err != nil {
 		return nil, fmt.Errorf("event table: %w", err)
 	}
 	return NewHandler(norm, det, log, 0), nil
+}
+
+// NewPipeline builds the drift path the detector and the remediator share:
+// AWS fetchers, the rules, the store, Slack and, when configured, the
+// governance policy and the remediation bus.
+func NewPipeline(c Config, awsCfg aws.Config, engine *rules.Engine, st pipeline.Store, n pipeline.Notifier, log *slog.Logger) (*pipeline.Detector, error) {
+	actions, err := awsremedy.New(awsCfg, &awsremedy.Options{S3UsePathStyle: c.S3PathStyle, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("remediation actions: %w", err)
+	}
+	policy, err := LoadPolicy(c.GovernanceFile, engine, actions)
+	if err != nil {
+		return nil, err
+	}
+	opts := &pipeline.Options{
+		Logger:     log,
+		Accounts:   c.Accounts,
+		ConsoleURL: awsres.ConsoleURL,
+		Governor:   Governor{Policy: policy},
+		Planner:    Planner{Actions: actions},
+	}
+	if c.Bus != "" {
+		opts.Dispatcher = awsbus.NewDispatcher(eventbridge.NewFromConfig(awsCfg), c.Bus)
+	}
+	fetcher := awsfetch.New(awsCfg, &awsfetch.Options{S3UsePathStyle: c.S3PathStyle, Logger: log})
+	return pipeline.New(fetcher, engine, st, n, opts), nil
 }
 
 // CompileRules compiles the built-in AWS catalogue together with the custom

@@ -26,6 +26,18 @@ type kitElement struct {
 	Text     json.RawMessage `json:"text"`
 	ActionID string          `json:"action_id"`
 	URL      string          `json:"url"`
+	Value    string          `json:"value"`
+	Style    string          `json:"style"`
+	Confirm  *kitConfirm     `json:"confirm"`
+}
+
+// kitConfirm is a confirmation dialog.
+type kitConfirm struct {
+	Title   *kitText `json:"title"`
+	Text    *kitText `json:"text"`
+	Confirm *kitText `json:"confirm"`
+	Deny    *kitText `json:"deny"`
+	Style   string   `json:"style"`
 }
 
 type kitBlock struct {
@@ -109,6 +121,16 @@ func textObjects(t testing.TB, bs []kitBlock) []textObject {
 					t.Fatalf("%s: decode button text: %v", where, err)
 				}
 				out = append(out, textObject{where + ".button", k})
+				if c := e.Confirm; c != nil {
+					for _, x := range []struct {
+						name string
+						t    *kitText
+					}{{"title", c.Title}, {"text", c.Text}, {"confirm", c.Confirm}, {"deny", c.Deny}} {
+						if x.t != nil {
+							out = append(out, textObject{where + ".confirm." + x.name, *x.t})
+						}
+					}
+				}
 			}
 		}
 	}
@@ -161,6 +183,7 @@ func checkBlockKit(t testing.TB, m message) []kitBlock {
 			if len(b.Elements) == 0 || len(b.Elements) > 25 {
 				t.Errorf("block %d: %d action elements, want 1..25", i, len(b.Elements))
 			}
+			actionIDs := map[string]bool{}
 			for _, raw := range b.Elements {
 				var e kitElement
 				if err := json.Unmarshal(raw, &e); err != nil {
@@ -177,6 +200,19 @@ func checkBlockKit(t testing.TB, m message) []kitBlock {
 				if len(e.URL) > 3000 || len(e.ActionID) > 255 {
 					t.Errorf("block %d: button url or action_id too long", i)
 				}
+				if actionIDs[e.ActionID] {
+					t.Errorf("block %d: duplicate action_id %q", i, e.ActionID)
+				}
+				actionIDs[e.ActionID] = true
+				if utf8.RuneCountInString(e.Value) > 2000 {
+					t.Errorf("block %d: button value has %d characters, want ≤ 2000", i, utf8.RuneCountInString(e.Value))
+				}
+				if e.Style != "" && e.Style != "primary" && e.Style != "danger" {
+					t.Errorf("block %d: button style %q", i, e.Style)
+				}
+				if c := e.Confirm; c != nil {
+					checkConfirm(t, i, c)
+				}
 			}
 		case "divider":
 		default:
@@ -190,6 +226,27 @@ func checkBlockKit(t testing.TB, m message) []kitBlock {
 		}
 	}
 	return bs
+}
+
+// checkConfirm asserts Slack's limits on a confirmation dialog.
+func checkConfirm(t testing.TB, block int, c *kitConfirm) {
+	t.Helper()
+	if c.Title == nil || c.Text == nil || c.Confirm == nil || c.Deny == nil {
+		t.Errorf("block %d: confirm dialog needs title, text, confirm and deny", block)
+		return
+	}
+	for _, x := range []*kitText{c.Title, c.Confirm, c.Deny} {
+		if x.Type != "plain_text" {
+			t.Errorf("block %d: confirm title and buttons must be plain_text", block)
+		}
+	}
+	limitText(t, block, "confirm title", *c.Title, 100)
+	limitText(t, block, "confirm text", *c.Text, 300)
+	limitText(t, block, "confirm button", *c.Confirm, 30)
+	limitText(t, block, "deny button", *c.Deny, 30)
+	if c.Style != "" && c.Style != "primary" && c.Style != "danger" {
+		t.Errorf("block %d: confirm style %q", block, c.Style)
+	}
 }
 
 func limitText(t testing.TB, block int, what string, x kitText, limit int) {
@@ -212,6 +269,8 @@ var dateToken = regexp.MustCompile(`<!date\^\d+\^\{date_short_pretty\} \{time\}\
 var ourEmoji = map[string]bool{
 	":red_circle:": true, ":large_orange_circle:": true, ":large_yellow_circle:": true,
 	":large_blue_circle:": true, ":white_circle:": true, ":white_check_mark:": true, ":wastebasket:": true,
+	":hourglass_flowing_sand:": true, ":gear:": true, ":x:": true, ":leftwards_arrow_with_hook:": true,
+	":no_entry:": true, ":hourglass:": true, ":grey_question:": true,
 }
 
 var shortcode = regexp.MustCompile(`:[A-Za-z0-9_+'-]*[A-Za-z][A-Za-z0-9_+'-]*:`)

@@ -5,7 +5,12 @@
 // header says how bad and what, the next blocks say which resource, who
 // changed it, from where and when, then each failing rule with its framework
 // controls, the before → after of the settings that matter and how to fix
-// it. When the drift is fixed the same message is rewritten as resolved.
+// it. A finding with an automatic fix gets its buttons (Remediate with a
+// confirm dialog saying exactly what changes, Accept risk, Undo after a
+// fix) and a status line as the fix moves through its states; accepted
+// risks are listed with who, why and until when. When the drift is fixed
+// the same message is rewritten as resolved. AcceptRiskModal and
+// ParseAcceptRisk are the Accept risk modal.
 //
 // Every string that comes from a cloud (resource names, tags, principals,
 // user agents, setting values) or from a rule file is escaped so it cannot
@@ -28,11 +33,10 @@ import (
 
 // Block IDs and action IDs other packages rely on.
 const (
-	// ActionsBlockID is the block_id of the actions block, the last block
-	// of the message when it has any button (today only "Open in console",
-	// left out for a deleted resource or a missing/unsafe console URL). The
-	// interactivity work adds Remediate and Accept-risk buttons to it and
-	// finds clicks by it.
+	// ActionsBlockID is the block_id of the message's last block, which
+	// holds "Open in console" (left out for a deleted resource or a
+	// missing/unsafe console URL). The fix buttons (Remediate, Accept
+	// risk, Undo) sit under their finding, in blocks with FixBlockID.
 	ActionsBlockID = "driftwatch_actions"
 	// OpenConsoleActionID is the action_id of the "Open in console" link
 	// button. Slack still sends a block_actions event for URL buttons; the
@@ -74,29 +78,37 @@ const (
 func Render(a alert.Alert) (fallbackText string, blocks []slack.Block) {
 	failing := bySeverity(a.Failing)
 	resolved := bySeverity(a.Resolved)
+	accepted := acceptedBySeverity(a.Accepted)
 
 	blocks = make([]slack.Block, 0, 12+maxDetailed)
 	blocks = append(blocks,
-		slack.NewHeaderBlock(plain(headerText(a, failing, resolved))),
+		slack.NewHeaderBlock(plain(headerText(a, failing, resolved, accepted))),
 		resourceBlock(a),
 		slack.NewSectionBlock(mrkdwn(causeText(a)), nil, nil),
 	)
+	ids := map[string]bool{} // fix block ids, unique per message
 	if len(failing) > 0 {
 		blocks = append(blocks, slack.NewDividerBlock())
-		blocks = append(blocks, ruleBlocks(failing)...)
+		blocks = append(blocks, ruleBlocks(failing, ids)...)
+	}
+	if len(accepted) > 0 {
+		blocks = append(blocks, slack.NewDividerBlock(), acceptedBlock(accepted))
 	}
 	if len(resolved) > 0 {
 		blocks = append(blocks, slack.NewDividerBlock(), resolvedBlock(a, resolved))
+		blocks = append(blocks, resolvedFixBlocks(resolved, ids)...)
 	}
 	blocks = append(blocks, slack.NewContextBlock("", mrkdwn(contextText(a))))
 	if act := actionsBlock(a); act != nil {
 		blocks = append(blocks, act)
 	}
-	// The budgets above keep us far below the limit; this is the guarantee.
+	// The budgets above keep us below the limit (at most 10 detailed rules
+	// with a status and an actions block each, and maxResolvedFixes
+	// resolved ones: 49 blocks); this is the guarantee.
 	if len(blocks) > maxBlocks {
 		blocks = blocks[:maxBlocks]
 	}
-	return fallback(a, failing, resolved), blocks
+	return fallback(a, failing, resolved, accepted), blocks
 }
 
 func mrkdwn(s string) *slack.TextBlockObject {
@@ -180,8 +192,10 @@ func resourceLabel(a alert.Alert) string {
 }
 
 // headerText is ":red_circle: CRITICAL · <title> (+N more)" for an open
-// alert and ":white_check_mark: RESOLVED · <title>" for a resolved one.
-func headerText(a alert.Alert, failing, resolved []alert.Finding) string {
+// alert, ":white_check_mark: RESOLVED · <title>" for a resolved one and
+// ":large_yellow_circle: RISK ACCEPTED · <title>" for an open alert whose
+// every failing rule has an accepted risk.
+func headerText(a alert.Alert, failing, resolved []alert.Finding, accepted []alert.Accepted) string {
 	var emoji, label, what string
 	more := 0
 	switch {
@@ -198,6 +212,9 @@ func headerText(a alert.Alert, failing, resolved []alert.Finding) string {
 	case len(failing) > 0:
 		emoji, label = severityEmoji(failing[0].Severity), severityLabel(failing[0].Severity)
 		what, more = title(failing[0]), len(failing)-1
+	case len(accepted) > 0:
+		emoji, label = ":large_yellow_circle:", "RISK ACCEPTED"
+		what, more = acceptedTitle(accepted[0]), len(accepted)-1
 	default:
 		sev := a.Severity()
 		emoji, label = severityEmoji(sev), severityLabel(sev)
@@ -366,7 +383,11 @@ func slackDate(t time.Time) string {
 
 // ruleBlocks renders up to maxDetailed failing rules in full within
 // ruleBudget characters, then lists the rest one line each.
-func ruleBlocks(failing []alert.Finding) []slack.Block {
+//
+// A detailed rule with a Fix is followed by its status line and its fix
+// buttons (see fixBlocks); listed rules get neither, which keeps the
+// message within Slack's 50 blocks.
+func ruleBlocks(failing []alert.Finding, ids map[string]bool) []slack.Block {
 	out := make([]slack.Block, 0, min(len(failing), maxDetailed)+1)
 	used, i := 0, 0
 	for ; i < len(failing) && i < maxDetailed; i++ {
@@ -376,6 +397,7 @@ func ruleBlocks(failing []alert.Finding) []slack.Block {
 		}
 		used += runeLen(txt)
 		out = append(out, slack.NewSectionBlock(mrkdwn(txt), nil, nil))
+		out = append(out, fixBlocks(failing[i], false, ids)...)
 	}
 	if rest := failing[i:]; len(rest) > 0 {
 		head := "*+" + strconv.Itoa(len(rest)) + " more failing rule"
@@ -433,7 +455,14 @@ func ruleText(f alert.Finding) string {
 	if strings.TrimSpace(f.Remediation) != "" {
 		b.WriteString("*Fix:* " + proseLines(strings.TrimSpace(f.Remediation), maxRemediation) + "\n")
 	}
-	if f.Action != "" {
+	switch {
+	case f.Fix != nil && strings.TrimSpace(f.Fix.Change) != "":
+		b.WriteString("*Automatic fix:* " + proseLines(strings.TrimSpace(f.Fix.Change), maxChange))
+		if f.Action != "" {
+			b.WriteString(" " + code(f.Action, 80))
+		}
+		b.WriteByte('\n')
+	case f.Action != "":
 		b.WriteString("*Automatic fix available:* " + code(f.Action, 80) + "\n")
 	}
 	return truncateMrkdwn(strings.TrimSuffix(b.String(), "\n"), maxText)
@@ -454,6 +483,48 @@ func resolvedBlock(a alert.Alert, resolved []alert.Finding) *slack.SectionBlock 
 		lines[i] = ":white_check_mark: ~" + t + "~ " + code(f.RuleID, 100) + " _was " + severityLabel(f.Severity) + "_"
 	}
 	return slack.NewSectionBlock(mrkdwn(bulletList(head, lines)), nil, nil)
+}
+
+// acceptedBySeverity returns the accepted risks most severe first, without
+// reordering the caller's slice.
+func acceptedBySeverity(as []alert.Accepted) []alert.Accepted {
+	cmp := func(a, b alert.Accepted) int { return a.Severity.Rank() - b.Severity.Rank() }
+	if len(as) < 2 || slices.IsSortedFunc(as, cmp) {
+		return as
+	}
+	out := slices.Clone(as)
+	slices.SortStableFunc(out, cmp)
+	return out
+}
+
+func acceptedTitle(a alert.Accepted) string {
+	return title(alert.Finding{Title: a.Title, RuleID: a.RuleID})
+}
+
+// acceptedBlock lists the failing rules whose risk someone accepted: what,
+// who, why and until when. The reason is the accepter's own words, so it
+// is escaped like any untrusted text.
+func acceptedBlock(accepted []alert.Accepted) *slack.SectionBlock {
+	lines := make([]string, len(accepted))
+	for i, x := range accepted {
+		var b strings.Builder
+		b.WriteString(severityEmoji(x.Severity) + " " + prose(acceptedTitle(x), maxTitle))
+		if x.RuleID != "" {
+			b.WriteString(" " + code(x.RuleID, 100))
+		}
+		b.WriteString(" — accepted by ")
+		if strings.TrimSpace(x.By) != "" {
+			b.WriteString(prose(x.By, maxIdent))
+		} else {
+			b.WriteString("an unknown user")
+		}
+		b.WriteString(" until " + slackDate(x.Until))
+		if r := strings.TrimSpace(x.Reason); r != "" {
+			b.WriteString(": “" + prose(r, 300) + "”")
+		}
+		lines[i] = b.String()
+	}
+	return slack.NewSectionBlock(mrkdwn(bulletList("*Risk accepted*", lines)), nil, nil)
 }
 
 // bulletList joins lines under a heading, dropping whole lines (never half
@@ -488,9 +559,9 @@ func contextText(a alert.Alert) string {
 	return truncateMrkdwn(b.String(), maxText)
 }
 
-// actionsBlock holds the buttons. Today only the console link; Remediate and
-// Accept risk join it later under the same block_id. A deleted resource has
-// no console page, so it gets no actions block.
+// actionsBlock holds the console link; the fix buttons sit under their
+// findings (fixBlocks). A deleted resource has no console page, so it gets
+// no actions block.
 func actionsBlock(a alert.Alert) *slack.ActionBlock {
 	if a.Deleted || !safeURL(a.ConsoleURL) {
 		return nil
@@ -515,7 +586,7 @@ func safeURL(s string) bool {
 
 // fallback is the top-level text: what a push notification or a screen
 // reader says. Slack parses it as mrkdwn, so it is escaped like the rest.
-func fallback(a alert.Alert, failing, resolved []alert.Finding) string {
+func fallback(a alert.Alert, failing, resolved []alert.Finding, accepted []alert.Accepted) string {
 	var b strings.Builder
 	switch {
 	case a.State == alert.Resolved:
@@ -532,6 +603,11 @@ func fallback(a alert.Alert, failing, resolved []alert.Finding) string {
 		b.WriteString(severityLabel(failing[0].Severity) + ": " + prose(title(failing[0]), maxTitle))
 		if len(failing) > 1 {
 			b.WriteString(" (+" + strconv.Itoa(len(failing)-1) + " more)")
+		}
+	case len(accepted) > 0:
+		b.WriteString("RISK ACCEPTED: " + prose(acceptedTitle(accepted[0]), maxTitle))
+		if len(accepted) > 1 {
+			b.WriteString(" (+" + strconv.Itoa(len(accepted)-1) + " more)")
 		}
 	default:
 		b.WriteString(severityLabel(a.Severity()) + ": posture drift")

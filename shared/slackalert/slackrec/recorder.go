@@ -1,10 +1,11 @@
 // Package slackrec is a recording Slack Web API server for tests and the
 // local demo. It is built on slack-go's slacktest server with its own
-// handlers for chat.postMessage, chat.update and chat.postEphemeral: each
-// call is recorded, every message gets a unique, increasing ts, the current
-// state of each message is kept (so a test can ask what message X shows
-// now), and the next calls can be told to fail with a rate limit, an HTTP
-// status or a Slack error code.
+// handlers for chat.postMessage, chat.update, chat.postEphemeral and
+// views.open, plus interaction response URLs (ResponseURL): each call is
+// recorded, every message gets a unique, increasing ts, the current state
+// of each message is kept (so a test can ask what message X shows now),
+// and the next calls can be told to fail with a rate limit, an HTTP status
+// or a Slack error code.
 //
 // It is a hand-written fake because no emulator for the Slack Web API
 // exists; it answers in Slack's wire format so the real slack-go client is
@@ -38,7 +39,16 @@ const (
 	MethodUpdate = "chat.update"
 	// MethodPostEphemeral shows a message to one user only.
 	MethodPostEphemeral = "chat.postEphemeral"
+	// MethodViewsOpen opens a modal for the user whose click gave the
+	// trigger_id.
+	MethodViewsOpen = "views.open"
+	// MethodResponseURL is a POST to an interaction's response_url (not a
+	// Web API method: a webhook Slack hands out per click).
+	MethodResponseURL = "response_url"
 )
+
+// responsePath prefixes the recorder's response URLs.
+const responsePath = "/interaction-response/"
 
 // firstTS is the first ts handed out, in microseconds. Slack's ts is
 // "<unix seconds>.<6 digits>" and unique per channel; slacktest's default
@@ -59,6 +69,15 @@ type Call struct {
 	User   string          `json:"user,omitempty"`
 	Text   string          `json:"text,omitempty"`
 	Blocks json.RawMessage `json:"blocks,omitempty"`
+	// TriggerID and View are a views.open call's trigger and modal.
+	TriggerID string          `json:"trigger_id,omitempty"`
+	View      json.RawMessage `json:"view,omitempty"`
+	// ResponseType ("ephemeral", "in_channel") and Path (what follows
+	// ResponseURL's prefix) describe a post to a response URL;
+	// ReplaceOriginal is its replace_original flag.
+	ResponseType    string `json:"response_type,omitempty"`
+	ReplaceOriginal bool   `json:"replace_original,omitempty"`
+	Path            string `json:"path,omitempty"`
 	// Status is the HTTP status answered; Error is the Slack error code
 	// when the answer was ok:false or a rate limit.
 	Status int    `json:"status"`
@@ -104,6 +123,7 @@ type Recorder struct {
 	msgs   map[string]*Message // by ts
 	order  []string            // ts of messages in post order
 	nextTS int64
+	views  int
 	faults []Fault
 }
 
@@ -116,6 +136,8 @@ func Start() *Recorder {
 		c.Handle("/"+MethodPostMessage, r.handler(MethodPostMessage))
 		c.Handle("/"+MethodUpdate, r.handler(MethodUpdate))
 		c.Handle("/"+MethodPostEphemeral, r.handler(MethodPostEphemeral))
+		c.Handle("/"+MethodViewsOpen, r.handler(MethodViewsOpen))
+		c.Handle(responsePath, r.handler(MethodResponseURL))
 	})
 	r.srv.Start()
 	return r
@@ -128,6 +150,14 @@ func (r *Recorder) URL() string { return strings.TrimSuffix(r.srv.GetAPIURL(), "
 // Client returns a slack-go client that talks to the recorder.
 func (r *Recorder) Client(token string, opts ...slack.Option) *slack.Client {
 	return slack.New(token, append([]slack.Option{slack.OptionAPIURL(r.URL() + "/")}, opts...)...)
+}
+
+// ResponseURL returns a response_url for an interaction payload: posts to
+// it are recorded as MethodResponseURL calls with Path id. Slack's own are
+// https://hooks.slack.com/actions/…; this one is the recorder's http URL,
+// so a handler must be told to allow it.
+func (r *Recorder) ResponseURL(id string) string {
+	return r.URL() + responsePath + strings.TrimPrefix(id, "/")
 }
 
 // Close stops the server.
@@ -201,19 +231,28 @@ func (r *Recorder) InjectNext(n int, f Fault) {
 
 // request is the part of a chat.* request the recorder understands.
 type request struct {
-	Channel  string
-	TS       string
-	ThreadTS string
-	User     string
-	Text     string
-	HasText  bool
-	Blocks   json.RawMessage
-	Token    bool
+	Channel   string
+	TS        string
+	ThreadTS  string
+	User      string
+	Text      string
+	HasText   bool
+	Blocks    json.RawMessage
+	Token     bool
+	TriggerID string
+	View      json.RawMessage
+	// For response URLs.
+	ResponseType    string
+	ReplaceOriginal bool
+	Path            string
 }
 
 func (r *Recorder) handler(method string) http.HandlerFunc {
 	return func(w http.ResponseWriter, req *http.Request) {
 		in, err := parseRequest(req)
+		if method == MethodResponseURL {
+			in.Path = strings.TrimPrefix(req.URL.Path, responsePath)
+		}
 		if err != nil {
 			r.mu.Lock()
 			r.calls = append(r.calls, Call{Method: method, Status: http.StatusOK, Error: "invalid_arguments"})
@@ -234,7 +273,8 @@ func (r *Recorder) handler(method string) http.HandlerFunc {
 func (r *Recorder) serve(method string, in request) (int, map[string]any, map[string]string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	call := Call{Method: method, Channel: in.Channel, ThreadTS: in.ThreadTS, User: in.User, Text: in.Text, Blocks: in.Blocks, TS: in.TS, Status: http.StatusOK}
+	call := Call{Method: method, Channel: in.Channel, ThreadTS: in.ThreadTS, User: in.User, Text: in.Text, Blocks: in.Blocks, TS: in.TS,
+		TriggerID: in.TriggerID, View: in.View, ResponseType: in.ResponseType, ReplaceOriginal: in.ReplaceOriginal, Path: in.Path, Status: http.StatusOK}
 	fail := func(code string) (int, map[string]any, map[string]string) {
 		call.Error = code
 		r.calls = append(r.calls, call)
@@ -252,6 +292,18 @@ func (r *Recorder) serve(method string, in request) (int, map[string]any, map[st
 			header = map[string]string{"Retry-After": strconv.Itoa(int(math.Ceil(f.RetryAfter.Seconds())))}
 		}
 		return call.Status, map[string]any{"ok": false, "error": call.Error}, header
+	}
+
+	switch method {
+	case MethodResponseURL:
+		// A response URL authorises by its path, not a token.
+		if in.Text == "" && len(in.Blocks) == 0 {
+			return fail("no_text")
+		}
+		r.calls = append(r.calls, call)
+		return http.StatusOK, map[string]any{"ok": true}, nil
+	case MethodViewsOpen:
+		return r.openView(in, call, fail)
 	}
 
 	switch {
@@ -321,6 +373,27 @@ func (r *Recorder) serve(method string, in request) (int, map[string]any, map[st
 	}
 }
 
+// openView records a views.open call and answers with the view and its
+// new id; callers hold the lock.
+func (r *Recorder) openView(in request, call Call, fail func(string) (int, map[string]any, map[string]string)) (int, map[string]any, map[string]string) {
+	var view map[string]any
+	switch {
+	case !in.Token:
+		return fail("not_authed")
+	case in.TriggerID == "":
+		return fail("invalid_trigger_id")
+	case len(in.View) == 0 || json.Unmarshal(in.View, &view) != nil || view == nil:
+		call.View = nil // keep Calls marshalable
+		return fail("invalid_arguments")
+	case view["type"] != "modal":
+		return fail("invalid_arguments")
+	}
+	r.views++
+	view["id"] = fmt.Sprintf("V%08d", r.views)
+	r.calls = append(r.calls, call)
+	return http.StatusOK, map[string]any{"ok": true, "view": view}, nil
+}
+
 // allocTS hands out the next ts; callers hold the lock.
 func (r *Recorder) allocTS() string {
 	v := r.nextTS
@@ -340,17 +413,25 @@ func parseRequest(req *http.Request) (request, error) {
 	in.Token = strings.HasPrefix(req.Header.Get("Authorization"), "Bearer ") && len(req.Header.Get("Authorization")) > len("Bearer ")
 	if ct == "application/json" {
 		var j struct {
-			Channel  string          `json:"channel"`
-			TS       string          `json:"ts"`
-			ThreadTS string          `json:"thread_ts"`
-			User     string          `json:"user"`
-			Text     *string         `json:"text"`
-			Blocks   json.RawMessage `json:"blocks"`
+			Channel         string          `json:"channel"`
+			TS              string          `json:"ts"`
+			ThreadTS        string          `json:"thread_ts"`
+			User            string          `json:"user"`
+			Text            *string         `json:"text"`
+			Blocks          json.RawMessage `json:"blocks"`
+			TriggerID       string          `json:"trigger_id"`
+			View            json.RawMessage `json:"view"`
+			ResponseType    string          `json:"response_type"`
+			ReplaceOriginal bool            `json:"replace_original"`
 		}
 		if err := json.Unmarshal(body, &j); err != nil {
 			return in, fmt.Errorf("decoding JSON body: %w", err)
 		}
 		in.Channel, in.TS, in.ThreadTS, in.User = j.Channel, j.TS, j.ThreadTS, j.User
+		in.TriggerID, in.ResponseType, in.ReplaceOriginal = j.TriggerID, j.ResponseType, j.ReplaceOriginal
+		if len(j.View) > 0 && string(j.View) != "null" {
+			in.View = j.View
+		}
 		if j.Text != nil {
 			in.Text, in.HasText = *j.Text, true
 		}
@@ -370,6 +451,10 @@ func parseRequest(req *http.Request) (request, error) {
 	}
 	in.Token = in.Token || v.Get("token") != ""
 	in.Channel, in.TS, in.ThreadTS, in.User = v.Get("channel"), v.Get("ts"), v.Get("thread_ts"), v.Get("user")
+	in.TriggerID = v.Get("trigger_id")
+	if v.Has("view") {
+		in.View = json.RawMessage(v.Get("view"))
+	}
 	in.Text, in.HasText = v.Get("text"), v.Has("text")
 	if v.Has("blocks") {
 		in.Blocks = json.RawMessage(v.Get("blocks"))

@@ -289,3 +289,71 @@ func TestJSONRequests(t *testing.T) {
 		}
 	}
 }
+
+func TestViewsOpen(t *testing.T) {
+	rec, api := start(t)
+	modal := slack.ModalViewRequest{
+		Type: slack.VTModal, CallbackID: "cb", Title: slack.NewTextBlockObject(slack.PlainTextType, "Accept risk", false, false),
+		Blocks: slack.Blocks{BlockSet: []slack.Block{slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "hi", false, false), nil, nil)}},
+	}
+	resp, err := api.OpenViewContext(t.Context(), "trigger-1", modal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.ID != "V00000001" || resp.CallbackID != "cb" {
+		t.Errorf("view %+v", resp.View)
+	}
+	// slack-go refuses an empty trigger itself; another client might not.
+	req, err := http.NewRequest(http.MethodPost, rec.URL()+"/views.open", strings.NewReader(`{"view":{"type":"modal"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	raw, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer map[string]any
+	json.NewDecoder(raw.Body).Decode(&answer)
+	raw.Body.Close()
+	if answer["ok"] != false || answer["error"] != "invalid_trigger_id" {
+		t.Errorf("no trigger: %v", answer)
+	}
+	rec.FailNext(1, "expired_trigger_id")
+	if _, err := api.OpenViewContext(t.Context(), "trigger-2", modal); err == nil || err.Error() != "expired_trigger_id" {
+		t.Errorf("injected expiry: %v", err)
+	}
+	calls := rec.Calls()
+	if len(calls) != 3 {
+		t.Fatalf("%d calls, want 3", len(calls))
+	}
+	if calls[0].Method != slackrec.MethodViewsOpen || calls[0].TriggerID != "trigger-1" || !strings.Contains(string(calls[0].View), `"callback_id":"cb"`) || !calls[0].OK() {
+		t.Errorf("calls %+v", calls)
+	}
+	if calls[1].OK() || calls[2].Error != "expired_trigger_id" {
+		t.Errorf("failed calls %+v", calls[1:])
+	}
+}
+
+func TestResponseURL(t *testing.T) {
+	rec, _ := start(t)
+	u := rec.ResponseURL("/T1/123/secret")
+	resp, err := http.Post(u, "application/json", strings.NewReader(`{"response_type":"ephemeral","replace_original":false,"text":"You may not approve this fix."}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"ok":true`) {
+		t.Fatalf("status %d body %s", resp.StatusCode, body)
+	}
+	calls := rec.Calls()
+	want := slackrec.Call{Method: slackrec.MethodResponseURL, Path: "T1/123/secret", ResponseType: "ephemeral", Text: "You may not approve this fix.", Status: http.StatusOK}
+	if len(calls) != 1 || calls[0].Method != want.Method || calls[0].Path != want.Path || calls[0].ResponseType != want.ResponseType || calls[0].Text != want.Text || !calls[0].OK() {
+		t.Errorf("calls %+v, want %+v", calls, want)
+	}
+	if len(rec.Messages()) != 0 {
+		t.Error("an ephemeral reply became a channel message")
+	}
+}

@@ -63,6 +63,18 @@ func emojiGlyph(name string) (string, bool) {
 		return "🚨", true
 	case "x":
 		return "❌", true
+	case "hourglass_flowing_sand":
+		return "⏳", true
+	case "hourglass":
+		return "⌛", true
+	case "gear":
+		return "⚙️", true
+	case "leftwards_arrow_with_hook":
+		return "↩️", true
+	case "no_entry":
+		return "⛔", true
+	case "grey_question":
+		return "❔", true
 	}
 	return "", false
 }

@@ -50,6 +50,14 @@ func TestRenderTerminalGolden(t *testing.T) {
 		{"resolved", []string{"✅ RESOLVED · S3 bucket ACL grants access to everyone", "  • ✅ S3 bucket ACL grants access to everyone aws_s3_bucket_acl_no_public_grants was CRITICAL"}},
 		{"resolved_deleted", []string{"🗑️ The resource no longer exists."}},
 		{"hostile", []string{"Changed by: mallory >>> everyone look <!channel>", "(IAMUser ∗bold∗)"}},
+		{"fix_two_approver_in_progress", []string{
+			"  ⏳ Remediation proposed · 1 of 2 approvals: Alice Martin\n",
+			"  [Remediate]  [Accept risk]\n",
+			"  Risk accepted\n",
+		}},
+		{"fix_succeeded_undo", []string{"✅ Fixed by driftwatch: bucket ACL set to private", "  [Undo]\n"}},
+		{"fix_rolled_back", []string{"↩️ Undone: previous setting restored · undone by Bob Chen: bucket ACL restored"}},
+		{"accepted_risk", []string{"🟡 RISK ACCEPTED · Security group opens SSH (TCP 22) to the internet\n", "accepted by Carol Diaz until 2025-04-13 09:30 UTC"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
