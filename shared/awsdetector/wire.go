@@ -33,22 +33,47 @@ import (
 // (rules that do not compile, a missing secret) fails here, at cold start,
 // not on an event.
 func New(ctx context.Context, c Config, awsCfg aws.Config, log *slog.Logger) (*Handler, error) {
-	engine, err := CompileRules(c.RulesDir, c.DisabledRules)
+	p, err := NewParts(ctx, c, awsCfg, log)
 	if err != nil {
 		return nil, err
 	}
+	det, err := NewPipeline(c, awsCfg, p.Engine, p.Store, p.Notifier, log)
+	if err != nil {
+		return nil, err
+	}
+	norm, err := awsevent.New(nil)
+	if err != nil {
+		return nil, fmt.Errorf("event table: %w", err)
+	}
+	return NewHandler(norm, det, log, 0), nil
+}
+
+// Parts are what every AWS function builds from the same configuration:
+// the compiled rules, the posture store and Slack.
+type Parts struct {
+	Engine   *rules.Engine
+	Store    pipeline.Store
+	Slack    *slack.Client
+	Notifier *slackalert.Notifier
+}
+
+// NewParts builds the rules, the store and the Slack client and notifier.
+func NewParts(ctx context.Context, c Config, awsCfg aws.Config, log *slog.Logger) (Parts, error) {
+	engine, err := CompileRules(c.RulesDir, c.DisabledRules)
+	if err != nil {
+		return Parts{}, err
+	}
 	token := c.SlackToken
 	if c.SlackTokenSecret != "" {
-		token, err = slackToken(ctx, secretsmanager.NewFromConfig(awsCfg), c.SlackTokenSecret)
-		if err != nil {
-			return nil, err
+		if token, err = slackToken(ctx, secretsmanager.NewFromConfig(awsCfg), c.SlackTokenSecret); err != nil {
+			return Parts{}, err
 		}
 	}
 	var st pipeline.Store
 	if c.StoreFile != "" {
 		ms, err := memstore.Open(c.StoreFile)
 		if err != nil {
-			return nil, fmt.Errorf("open store file: %w", err)
+			return Parts{}, fmt.Errorf("open store file: %w", err)
 		}
 		st = ms
 	} else {
@@ -58,19 +83,12 @@ func New(ctx context.Context, c Config, awsCfg aws.Config, log *slog.Logger) (*H
 	if c.SlackAPIURL != "" {
 		slackOpts = append(slackOpts, slack.OptionAPIURL(c.SlackAPIURL))
 	}
-	notifier, err := slackalert.New(slack.New(token, slackOpts...), c.SlackChannel, &slackalert.Options{Logger: log})
+	client := slack.New(token, slackOpts...)
+	notifier, err := slackalert.New(client, c.SlackChannel, &slackalert.Options{Logger: log})
 	if err != nil {
-		return nil, fmt.Errorf("slack: %w", err)
+		return Parts{}, fmt.Errorf("slack: %w", err)
 	}
-	det, err := NewPipeline(c, awsCfg, engine, st, notifier, log)
-	if err != nil {
-		return nil, err
-	}
-	norm, err := awsevent.New(nil)
-	if err != nil {
-		return nil, fmt.Errorf("event table: %w", err)
-	}
-	return NewHandler(norm, det, log, 0), nil
+	return Parts{Engine: engine, Store: st, Slack: client, Notifier: notifier}, nil
 }
 
 // NewPipeline builds the drift path the detector and the remediator share:
@@ -148,26 +166,36 @@ type SecretsAPI interface {
 // slackToken reads the bot token from a secret holding either the token
 // itself or a JSON object {"bot_token": "..."}.
 func slackToken(ctx context.Context, sm SecretsAPI, id string) (string, error) {
+	return SecretValue(ctx, sm, id, "Slack token secret", "token", "bot_token")
+}
+
+// SecretValue reads a secret that holds a value itself or a JSON object
+// with the value under key. label names the secret in errors ("Slack token
+// secret") and noun the value ("token"); the value is never in an error.
+func SecretValue(ctx context.Context, sm SecretsAPI, id, label, noun, key string) (string, error) {
 	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
 	if err != nil {
-		return "", fmt.Errorf("read Slack token secret %s: %w", id, err)
+		return "", fmt.Errorf("read %s %s: %w", label, id, err)
 	}
 	if out.SecretString == nil && len(out.SecretBinary) > 0 {
-		// Not "empty": the operator stored the token the wrong way.
-		return "", fmt.Errorf("Slack token secret %s holds binary data; store the token as a secret string", id)
+		// Not "empty": the operator stored the value the wrong way.
+		return "", fmt.Errorf("%s %s holds binary data; store the %s as a secret string", label, id, noun)
 	}
 	v := strings.TrimSpace(aws.ToString(out.SecretString))
 	if strings.HasPrefix(v, "{") {
-		var doc struct {
-			BotToken string `json:"bot_token"`
+		var doc map[string]json.RawMessage
+		var val string
+		err := json.Unmarshal([]byte(v), &doc)
+		if raw, ok := doc[key]; err == nil && ok {
+			err = json.Unmarshal(raw, &val)
 		}
-		if err := json.Unmarshal([]byte(v), &doc); err != nil {
-			return "", fmt.Errorf("Slack token secret %s: not a token and not JSON: %w", id, err)
+		if err != nil {
+			return "", fmt.Errorf("%s %s: not a %s and not JSON: %w", label, id, noun, err)
 		}
-		v = strings.TrimSpace(doc.BotToken)
+		v = strings.TrimSpace(val)
 	}
 	if v == "" {
-		return "", fmt.Errorf("Slack token secret %s is empty (want the token or {\"bot_token\": ...})", id)
+		return "", fmt.Errorf("%s %s is empty (want the %s or {\"%s\": ...})", label, id, noun, key)
 	}
 	return v, nil
 }

@@ -125,11 +125,13 @@ type Recorder struct {
 	nextTS int64
 	views  int
 	faults []Fault
+	dir    directory
 }
 
 // Start starts a recorder on a local port. Close it when done.
 func Start() *Recorder {
-	r := &Recorder{msgs: map[string]*Message{}, nextTS: firstTS}
+	r := &Recorder{msgs: map[string]*Message{}, nextTS: firstTS,
+		dir: directory{users: map[string]dirUser{}, groups: map[string]dirGroup{}}}
 	// Binders run before slacktest registers its defaults, and the first
 	// registration of a pattern wins, so these replace slacktest's handlers.
 	r.srv = slacktest.NewTestServer(func(c slacktest.Customize) {
@@ -138,6 +140,8 @@ func Start() *Recorder {
 		c.Handle("/"+MethodPostEphemeral, r.handler(MethodPostEphemeral))
 		c.Handle("/"+MethodViewsOpen, r.handler(MethodViewsOpen))
 		c.Handle(responsePath, r.handler(MethodResponseURL))
+		c.Handle("/"+MethodUsersInfo, r.usersInfo)
+		c.Handle("/"+MethodUserGroupsList, r.userGroupsList)
 	})
 	r.srv.Start()
 	return r
