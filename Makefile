@@ -15,15 +15,19 @@ HOSTARCH   := $(shell $(GO) env GOARCH)
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE        := $(TOOLS)/aws-lambda-rie
 PKGS       := ./shared/... ./functions/aws/...
+FUNCTIONS  := detector remediator interactivity
+# The remediation governance policy packaged with the functions (make package).
+GOVERNANCE_FILE ?= $(ROOT)/testdata/governance/example.yaml
 FUZZTIME   ?= 15s
 
-.PHONY: help check-tools deps tools build test test-unit fuzz lint fmt bench demo table clean
+.PHONY: help check-tools deps tools build build-host package test test-unit fuzz lint fmt bench demo table clean
 
 help:
 	@echo "make demo   - the AWS drift pipeline end to end on local emulators"
 	@echo "make test   - lint + every test (needs moto_server)"
 	@echo "make bench  - Go benchmarks + end-to-end figures"
 	@echo "make build  - Lambda bootstrap binaries (arm64, amd64) under bin/"
+	@echo "make package - function.zip per function and architecture (bootstrap + governance.yaml) for infra/aws"
 	@echo "make table  - create the DynamoDB posture table (DRIFTWATCH_TABLE, AWS_ENDPOINT_URL)"
 
 # moto_server is the AWS protocol emulator the tests run against. It comes
@@ -45,11 +49,32 @@ tools: $(RIE)
 
 # Lambda binaries for provided.al2023: static, no RPC, named bootstrap.
 build: deps
-	@for arch in arm64 amd64; do \
-	  out=$(BIN)/aws-detector/$$arch; mkdir -p $$out; \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $$out/bootstrap ./functions/aws/detector; \
+	@for fn in $(FUNCTIONS); do for arch in arm64 amd64; do \
+	  out=$(BIN)/aws-$$fn/$$arch; mkdir -p $$out; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $$out/bootstrap ./functions/aws/$$fn; \
 	  echo "built $$out/bootstrap ($$(stat -c %s $$out/bootstrap) bytes)"; \
+	done; done
+
+# The functions for this machine's architecture only (demo, bench).
+build-host: deps
+	@for fn in $(FUNCTIONS); do \
+	  out=$(BIN)/aws-$$fn/$(HOSTARCH); mkdir -p $$out; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$(HOSTARCH) $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $$out/bootstrap ./functions/aws/$$fn; \
 	done
+
+# Deterministic zips for infra/aws: bootstrap (0755) and the governance
+# policy, with fixed timestamps.
+package: build
+	@test -f "$(GOVERNANCE_FILE)" || { echo "ERROR: GOVERNANCE_FILE=$(GOVERNANCE_FILE) does not exist" >&2; exit 1; }
+	@command -v zip >/dev/null || { echo "ERROR: zip not found" >&2; exit 1; }
+	@for fn in $(FUNCTIONS); do for arch in arm64 amd64; do \
+	  dir=$(BIN)/aws-$$fn/$$arch; stage=$$(mktemp -d); \
+	  cp $$dir/bootstrap $$stage/; chmod 0755 $$stage/bootstrap; \
+	  cp "$(GOVERNANCE_FILE)" $$stage/governance.yaml; chmod 0644 $$stage/governance.yaml; \
+	  touch -d @315532800 $$stage/*; rm -f $$dir/function.zip; \
+	  (cd $$stage && TZ=UTC zip -q -X $$dir/function.zip bootstrap governance.yaml); rm -rf $$stage; \
+	  echo "packaged $$dir/function.zip"; \
+	done; done
 
 lint:
 	@out=$$(gofmt -l shared functions); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -77,7 +102,7 @@ bench: check-tools build
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 $(PKGS) | tee $(BIN)/bench-go.txt
 	$(GO) run ./shared/cmd/bench -bootstrap $(BIN)/aws-detector/$(HOSTARCH)/bootstrap -gobench $(BIN)/bench-go.txt
 
-demo: check-tools build $(RIE)
+demo: check-tools build-host $(RIE)
 	$(GO) run ./shared/cmd/demo -rie $(RIE) -bootstrap $(BIN)/aws-detector/$(HOSTARCH)/bootstrap -events $(ROOT)/events/aws
 
 table:
