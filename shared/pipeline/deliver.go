@@ -10,6 +10,7 @@ import (
 
 	"github.com/driftwatch/driftwatch/shared/alert"
 	"github.com/driftwatch/driftwatch/shared/change"
+	"github.com/driftwatch/driftwatch/shared/posture"
 	"github.com/driftwatch/driftwatch/shared/remediation"
 	"github.com/driftwatch/driftwatch/shared/store"
 )
@@ -181,7 +182,7 @@ func (d *Alerts) buildAlert(ctx context.Context, l store.Loaded, failing []strin
 			if f.FirstSeen.Equal(st.ObservedAt) {
 				opened = append(opened, f.RuleID)
 			}
-		case f.Status == store.FindingResolved && st.Alert.Open && f.Alert == st.Alert.Ref:
+		case f.Status == store.FindingResolved && st.Alert.Open && f.Alert == st.Alert.Ref && !suppressed(st, f.RuleID):
 			af := d.alertFinding(f, st)
 			af.Fix = d.fix(ctx, l, f, af.Action, false)
 			a.Resolved = append(a.Resolved, af)
@@ -202,6 +203,11 @@ func (d *Alerts) buildAlert(ctx context.Context, l store.Loaded, failing []strin
 	slices.SortFunc(a.Failing, bySeverity)
 	slices.SortFunc(a.Resolved, bySeverity)
 	a.Accepted = d.accepted(l)
+	if len(failing) == 0 && len(a.Accepted) > 0 {
+		// Nothing fails but something fails under an accepted risk: the
+		// message says so rather than "resolved".
+		a.State = alert.Open
+	}
 	a.Note = note(opened, resolved, a.Cause)
 	return a
 }
@@ -269,4 +275,15 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// suppressed reports whether a rule fails under an accepted risk: the alert
+// lists it as accepted, not as resolved.
+func suppressed(st store.ResourceState, ruleID string) bool {
+	for _, e := range st.Evaluations {
+		if e.RuleID == ruleID {
+			return e.Status == posture.Suppressed
+		}
+	}
+	return false
 }

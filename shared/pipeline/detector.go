@@ -315,7 +315,9 @@ func (d *Detector) observe(ctx context.Context, c change.Change, ref change.Reso
 			log.Info("posture drifted", "opened", p.drift.Opened, "resolved", p.drift.Resolved, "failing", p.failing)
 		}
 		l.State, l.Findings = saved, p.findings
-		if len(p.drift.Opened) > 0 && d.opts.Governor != nil {
+		// After an undo, the drift is back on purpose: never fix it again
+		// automatically.
+		if len(p.drift.Opened) > 0 && d.opts.Governor != nil && c.Operation != remediation.UndoOperation {
 			l.Remediations = d.alerts.autoRemediate(ctx, l, p.drift.Opened, log)
 		}
 		if saved.Alert.Pending() {
