@@ -117,7 +117,10 @@ resource "aws_lambda_function" "interactivity" {
       DRIFTWATCH_TABLE            = aws_dynamodb_table.posture.name
       DRIFTWATCH_BUS              = aws_cloudwatch_event_bus.driftwatch.name
       DRIFTWATCH_GOVERNANCE_FILE  = local.governance_file
+      DRIFTWATCH_ACCOUNTS         = jsonencode(var.accounts)
+      DRIFTWATCH_DISABLED_RULES   = join(",", var.disabled_rules)
       DRIFTWATCH_LOG_LEVEL        = var.log_level
+      SLACK_CHANNEL               = var.slack_channel
       SLACK_BOT_TOKEN_SECRET      = aws_secretsmanager_secret.slack_bot_token.arn
       SLACK_SIGNING_SECRET_SECRET = aws_secretsmanager_secret.slack_signing_secret.arn
     }

@@ -75,24 +75,29 @@ func functionSpecs() []functionSpec {
 		"SLACK_CHANNEL":              "var.slack_channel",
 		"SLACK_BOT_TOKEN_SECRET":     token,
 	}
+	// Variables every function's configuration reads that Terraform leaves
+	// unset, with the reason.
+	localOnly := map[string]string{
+		"DRIFTWATCH_STORE_FILE":    "local runs only: an embedded store instead of DynamoDB",
+		"DRIFTWATCH_S3_PATH_STYLE": "emulators only",
+		"DRIFTWATCH_RULES_DIR":     "custom rules are not packaged by make package",
+		"SLACK_API_URL":            "tests and the demo only",
+		"SLACK_BOT_TOKEN":          "the token comes from Secrets Manager, never the environment",
+	}
 	return []functionSpec{
 		{
-			name:       "detector",
-			env:        pipelineEnv,
-			configDirs: []string{"shared/awsdetector", "functions/aws/detector"},
-			notDeployed: map[string]string{
-				"DRIFTWATCH_STORE_FILE":    "local runs only: an embedded store instead of DynamoDB",
-				"DRIFTWATCH_S3_PATH_STYLE": "emulators only",
-				"DRIFTWATCH_RULES_DIR":     "custom rules are not packaged by make package",
-				"SLACK_API_URL":            "tests and the demo only",
-				"SLACK_BOT_TOKEN":          "the token comes from Secrets Manager, never the environment",
-			},
-			dlq: "detector_dlq",
+			name:        "detector",
+			env:         pipelineEnv,
+			configDirs:  []string{"shared/awsdetector", "functions/aws/detector"},
+			notDeployed: localOnly,
+			dlq:         "detector_dlq",
 		},
 		{
-			name: "remediator",
-			env:  pipelineEnv,
-			dlq:  "remediator_dlq",
+			name:        "remediator",
+			env:         pipelineEnv,
+			configDirs:  []string{"shared/awsdetector", "shared/awsremediator", "functions/aws/remediator"},
+			notDeployed: localOnly,
+			dlq:         "remediator_dlq",
 		},
 		{
 			name: "interactivity",
@@ -100,10 +105,19 @@ func functionSpecs() []functionSpec {
 				"DRIFTWATCH_TABLE":            table,
 				"DRIFTWATCH_BUS":              bus,
 				"DRIFTWATCH_GOVERNANCE_FILE":  gov,
+				"DRIFTWATCH_ACCOUNTS":         "var.accounts",
+				"DRIFTWATCH_DISABLED_RULES":   "var.disabled_rules",
 				"DRIFTWATCH_LOG_LEVEL":        "var.log_level",
+				"SLACK_CHANNEL":               "var.slack_channel",
 				"SLACK_BOT_TOKEN_SECRET":      token,
 				"SLACK_SIGNING_SECRET_SECRET": signing,
 			},
+			configDirs: []string{"shared/awsdetector", "shared/awsinteract", "functions/aws/interactivity"},
+			notDeployed: merge(localOnly, map[string]string{
+				"SLACK_SIGNING_SECRET":        "the signing secret comes from Secrets Manager, never the environment",
+				"SLACK_RESPONSE_URL_PREFIXES": "local runs against a recording Slack server only",
+				"DRIFTWATCH_LISTEN":           "local runs only: a plain HTTP server instead of the Function URL",
+			}),
 			url: true,
 		},
 	}
@@ -691,4 +705,10 @@ func TestVariables(t *testing.T) {
 	if got := evalString(t, m, arch.Body, "default", nil); got != "arm64" {
 		t.Errorf("variable architecture defaults to %q, want arm64", got)
 	}
+}
+
+func merge(a, b map[string]string) map[string]string {
+	out := maps.Clone(a)
+	maps.Copy(out, b)
+	return out
 }
