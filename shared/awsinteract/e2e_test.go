@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,10 +22,6 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/driftwatch/driftwatch/shared/alert"
@@ -99,8 +94,7 @@ type loop struct {
 	detector   lambda.Handler
 	remediator *awsremediator.Handler
 	interact   *httptest.Server
-	sqs        *sqs.Client
-	queue      string
+	bus        *awsdemo.Bus
 	store      *dynamostore.Store
 	events     string
 	clicks     int
@@ -126,34 +120,14 @@ func newLoop(t *testing.T, o options) *loop {
 	if err := dynamostore.CreateTable(ctx, ddb, table); err != nil {
 		t.Fatal(err)
 	}
-	l := &loop{t: t, cfg: cfg, env: awsdemo.NewEnv(cfg), store: dynamostore.New(ddb, table), sqs: sqs.NewFromConfig(cfg)}
+	l := &loop{t: t, cfg: cfg, env: awsdemo.NewEnv(cfg), store: dynamostore.New(ddb, table)}
 	l.events, _ = filepath.Abs(filepath.Join("..", "..", "events", "aws"))
 
 	// The driftwatch bus and the remediator's rule, delivering to a queue.
-	eb := eventbridge.NewFromConfig(cfg)
-	must(t, func() error {
-		_, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)})
-		return err
-	})
-	q, err := l.sqs.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("remediator")})
-	if err != nil {
+	var err error
+	if l.bus, err = awsdemo.NewBus(ctx, cfg, bus); err != nil {
 		t.Fatal(err)
 	}
-	l.queue = aws.ToString(q.QueueUrl)
-	attrs, err := l.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: q.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	must(t, func() error {
-		_, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("remediator"), EventBusName: aws.String(bus),
-			EventPattern: aws.String(`{"source":["driftwatch"],"detail-type":["RemediationApproved","RemediationUndoApproved","ReevaluationRequested"]}`)})
-		return err
-	})
-	must(t, func() error {
-		_, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("remediator"), EventBusName: aws.String(bus),
-			Targets: []ebtypes.Target{{Id: aws.String("queue"), Arn: aws.String(attrs.Attributes["QueueArn"])}}})
-		return err
-	})
 
 	l.slack = slackrec.Start()
 	t.Cleanup(l.slack.Close)
@@ -260,29 +234,13 @@ func (l *loop) apply(s awsdemo.Step) {
 // until the queue is empty, and returns how many requests it ran.
 func (l *loop) drain() int {
 	l.t.Helper()
-	n := 0
-	for {
-		out, err := l.sqs.ReceiveMessage(l.t.Context(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(l.queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
-		if err != nil {
-			l.t.Fatal(err)
-		}
-		if len(out.Messages) == 0 {
-			return n
-		}
-		for _, m := range out.Messages {
-			var ev events.EventBridgeEvent
-			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &ev); err != nil {
-				l.t.Fatal(err)
-			}
-			if err := l.remediator.Handle(l.t.Context(), ev); err != nil {
-				l.t.Fatalf("remediator: %v", err)
-			}
-			n++
-			if _, err := l.sqs.DeleteMessage(l.t.Context(), &sqs.DeleteMessageInput{QueueUrl: aws.String(l.queue), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				l.t.Fatal(err)
-			}
-		}
+	n, err := l.bus.Drain(l.t.Context(), func(ctx context.Context, ev events.EventBridgeEvent, _ []byte) error {
+		return l.remediator.Handle(ctx, ev)
+	})
+	if err != nil {
+		l.t.Fatalf("remediator: %v", err)
 	}
+	return n
 }
 
 // message returns the one top-level message naming s.
@@ -302,28 +260,8 @@ func (l *loop) message(s string) slackrec.Message {
 
 // button returns the fix reference a message's button carries.
 func (l *loop) button(m slackrec.Message, actionID string) (alert.FixRef, bool) {
-	l.t.Helper()
-	var blocks []struct {
-		Elements []struct {
-			ActionID string `json:"action_id"`
-			Value    string `json:"value"`
-		} `json:"elements"`
-	}
-	if err := json.Unmarshal(m.Blocks, &blocks); err != nil {
-		l.t.Fatal(err)
-	}
-	for _, b := range blocks {
-		for _, e := range b.Elements {
-			if e.ActionID == actionID {
-				ref, err := slackalert.DecodeFixValue(e.Value)
-				if err != nil {
-					l.t.Fatal(err)
-				}
-				return ref, true
-			}
-		}
-	}
-	return alert.FixRef{}, false
+	ref, err := awsdemo.ButtonRef(m.Blocks, actionID)
+	return ref, err == nil
 }
 
 // post sends a signed interaction as Slack does.
@@ -354,21 +292,9 @@ func (l *loop) signNow(r *http.Request, body []byte) {
 func (l *loop) clickPayload(user, actionID string, ref alert.FixRef, m slackrec.Message) (map[string]any, string) {
 	l.clicks++
 	respID := fmt.Sprintf("click-%d", l.clicks)
-	return map[string]any{
-		"type":         "block_actions",
-		"user":         map[string]any{"id": user, "username": user, "name": user, "team_id": "T0DRIFT"},
-		"api_app_id":   "A0DRIFT",
-		"team":         map[string]any{"id": "T0DRIFT", "domain": "acme"},
-		"container":    map[string]any{"type": "message", "message_ts": m.TS, "channel_id": m.Channel},
-		"channel":      map[string]any{"id": m.Channel, "name": "drift-alerts"},
-		"trigger_id":   fmt.Sprintf("trigger-%d", l.clicks),
-		"response_url": l.slack.ResponseURL(respID),
-		"message":      map[string]any{"ts": m.TS, "type": "message"},
-		"actions": []map[string]any{{
-			"action_id": actionID, "block_id": slackalert.FixBlockID(ref.RuleID), "type": "button",
-			"value": slackalert.EncodeFixValue(ref), "action_ts": strconv.FormatInt(time.Now().Unix(), 10) + ".000100",
-		}},
-	}, respID
+	return awsdemo.Click{User: user, ActionID: actionID, Ref: ref, Channel: m.Channel, TS: m.TS,
+		ResponseURL: l.slack.ResponseURL(respID), TriggerID: fmt.Sprintf("trigger-%d", l.clicks),
+		Team: "T0DRIFT", AppID: "A0DRIFT", ActionTimestamp: time.Now()}.Payload(), respID
 }
 
 // click clicks a button as user and returns the ephemeral reply ("" when
