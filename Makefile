@@ -103,7 +103,10 @@ bench: check-tools build
 	$(GO) run ./shared/cmd/bench -bootstrap $(BIN)/aws-detector/$(HOSTARCH)/bootstrap -gobench $(BIN)/bench-go.txt
 
 demo: check-tools build-host $(RIE)
-	$(GO) run ./shared/cmd/demo -rie $(RIE) -bootstrap $(BIN)/aws-detector/$(HOSTARCH)/bootstrap -events $(ROOT)/events/aws
+	$(GO) run ./shared/cmd/demo -rie $(RIE) -events $(ROOT)/events/aws \
+	  -bootstrap $(BIN)/aws-detector/$(HOSTARCH)/bootstrap \
+	  -remediator $(BIN)/aws-remediator/$(HOSTARCH)/bootstrap \
+	  -interactivity $(BIN)/aws-interactivity/$(HOSTARCH)/bootstrap
 
 table:
 	$(GO) run ./shared/cmd/mktable -table "$${DRIFTWATCH_TABLE:?set DRIFTWATCH_TABLE}"

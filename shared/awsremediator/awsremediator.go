@@ -18,6 +18,8 @@ import (
 	"github.com/driftwatch/driftwatch/shared/awsdetector"
 	"github.com/driftwatch/driftwatch/shared/awsfetch"
 	"github.com/driftwatch/driftwatch/shared/awsremedy"
+	"github.com/driftwatch/driftwatch/shared/awsres"
+	"github.com/driftwatch/driftwatch/shared/change"
 	"github.com/driftwatch/driftwatch/shared/remediation"
 )
 
@@ -76,5 +78,16 @@ func New(ctx context.Context, c awsdetector.Config, awsCfg aws.Config, log *slog
 		return nil, fmt.Errorf("remediation actions: %w", err)
 	}
 	fetcher := awsfetch.New(awsCfg, &awsfetch.Options{S3UsePathStyle: c.S3PathStyle, Logger: log})
-	return NewHandler(remediation.NewExecutor(p.Store, fetcher, actions, det, log, nil), log), nil
+	x := remediation.NewExecutor(p.Store, fetcher, actions, det, log, nil).WithRelated(Related)
+	return NewHandler(x, log), nil
+}
+
+// Related are the resources whose posture a change to ref also decides: a
+// trail's account (the account-level "a multi-Region trail is logging"
+// rule), as the event table maps trail operations.
+func Related(ref change.ResourceRef) []change.ResourceRef {
+	if ref.Type != awsres.TypeTrail {
+		return nil
+	}
+	return []change.ResourceRef{{Cloud: ref.Cloud, Type: awsres.TypeAccount, ID: ref.Account, Account: ref.Account, Region: ref.Region}}
 }

@@ -108,7 +108,7 @@ func stateRef(st store.ResourceState) change.ResourceRef {
 }
 
 // AutoApprover is the approval recorded for automatic fixes.
-const AutoApprover = "auto"
+const AutoApprover = remediation.AutoApprover
 
 // autoRemediate dispatches the fixes governance allows without a click
 // (mode auto, inside a maintenance window, under the account's rate limit)
@@ -152,7 +152,7 @@ func (d *Alerts) autoRemediate(ctx context.Context, l store.Loaded, opened []str
 			ID: remediation.NewID(l.State.Key, ruleID, f.FirstSeen), Key: l.State.Key, ResourceType: l.State.Type, Region: l.State.Region,
 			RuleID: ruleID, Action: r.Remediation.Action, Change: change, State: store.RemediationApproved,
 			FindingFirstSeen: f.FirstSeen, CausedBy: f.OpenedBy.Actor, RequiredApprovals: 1,
-			Approvals:  []store.Approval{{SlackUser: AutoApprover, Name: "driftwatch (automatic: " + dec.Reason + ")", At: now}},
+			Approvals:  []store.Approval{{SlackUser: AutoApprover, Name: "driftwatch (automatic)", At: now}},
 			ProposedAt: now, ExpiresAt: now.Add(expiry), UpdatedAt: now,
 		})
 		if err != nil {

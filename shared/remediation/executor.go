@@ -24,6 +24,9 @@ const (
 	OpReevaluate Op = "reevaluate"
 )
 
+// AutoApprover is the approval recorded for automatic fixes (mode auto).
+const AutoApprover = "auto"
+
 // UndoOperation is the operation of the re-evaluation after an undo; the
 // alert of a drift an undo brings back is reopened in place.
 const UndoOperation = "driftwatch:Undo"
@@ -87,6 +90,17 @@ type Executor struct {
 	reeval  Reevaluator
 	log     *slog.Logger
 	now     func() time.Time
+	related func(change.ResourceRef) []change.ResourceRef
+}
+
+// WithRelated makes every re-evaluation also cover the resources related
+// returns for the one acted on (for AWS: a trail's account, whose
+// "a multi-Region trail is logging" rule the trail decides). The fix's own
+// audit event would bring them too, seconds later; this shows the result at
+// once.
+func (x *Executor) WithRelated(related func(change.ResourceRef) []change.ResourceRef) *Executor {
+	x.related = related
+	return x
 }
 
 // NewExecutor wires an Executor.
@@ -145,6 +159,14 @@ func (x *Executor) audit(ctx context.Context, r store.Remediation, kind, who, wh
 	if err := x.store.AppendAudit(ctx, e); err != nil {
 		x.log.Error("audit append failed", "kind", kind, "remediation_id", r.ID, "error", err)
 	}
+}
+
+// fixActor names who made a fix, for the alert's "changed by".
+func fixActor(r store.Remediation) string {
+	if len(r.Approvals) == 1 && r.Approvals[0].SlackUser == AutoApprover {
+		return "driftwatch (automatic fix)"
+	}
+	return "driftwatch (approved by " + approverNames(r) + ")"
 }
 
 func approverNames(r store.Remediation) string {
@@ -217,7 +239,7 @@ func (x *Executor) apply(ctx context.Context, req Request, log *slog.Logger) err
 		note = "❌ Remediation failed: " + outcome
 	}
 	return x.reevaluate(ctx, Request{Key: r.Key, ResourceType: r.ResourceType, Region: r.Region, By: approverNames(r)},
-		"driftwatch:"+r.Action, "driftwatch (approved by "+approverNames(r)+")", note)
+		"driftwatch:"+r.Action, fixActor(r), note)
 }
 
 // run re-reads the resource and applies the action. It returns what
@@ -296,6 +318,11 @@ func (x *Executor) undo(ctx context.Context, req Request, log *slog.Logger) erro
 // change (a failed fix), the alert is re-rendered with note.
 func (x *Executor) reevaluate(ctx context.Context, req Request, operation, actor, note string) error {
 	now := x.now()
+	ref := change.ResourceRef{Cloud: req.Key.Cloud, Type: req.ResourceType, ID: req.Key.ResourceID, Account: req.Key.Account, Region: req.Region}
+	refs := []change.ResourceRef{ref}
+	if x.related != nil {
+		refs = append(refs, x.related(ref)...)
+	}
 	c := change.Change{
 		EventID:   fmt.Sprintf("driftwatch:%s:%s:%d", operation, req.Key, now.UnixNano()),
 		Cloud:     req.Key.Cloud,
@@ -303,7 +330,7 @@ func (x *Executor) reevaluate(ctx context.Context, req Request, operation, actor
 		Region:    req.Region,
 		Service:   "driftwatch",
 		Operation: operation,
-		Resources: []change.ResourceRef{{Cloud: req.Key.Cloud, Type: req.ResourceType, ID: req.Key.ResourceID, Account: req.Key.Account, Region: req.Region}},
+		Resources: refs,
 		Actor:     change.Actor{Principal: "driftwatch", Type: "driftwatch", Name: actor, Via: "driftwatch"},
 		Time:      now,
 	}

@@ -42,27 +42,37 @@ const (
 func main() {
 	rie := flag.String("rie", "", "path to aws-lambda-rie")
 	bootstrap := flag.String("bootstrap", "", "path to the detector's bootstrap binary")
-	events := flag.String("events", "events/aws", "directory of the demo events")
+	events := flag.String("events", "events/aws", "directory of the demo events (and governance-demo.yaml)")
+	remediatorBin := flag.String("remediator", "", "path to the remediator's bootstrap binary")
+	interactBin := flag.String("interactivity", "", "path to the interactivity function's bootstrap binary")
 	region := flag.String("region", "eu-west-1", "AWS Region of the demo account")
 	logPath := flag.String("log", "bin/demo-function.log", "where the function's JSON logs go")
 	flag.Parse()
-	if err := run(context.Background(), *rie, *bootstrap, *events, *region, *logPath); err != nil {
+	if err := run(context.Background(), paths{rie: *rie, detector: *bootstrap, remediator: *remediatorBin, interactivity: *interactBin}, *events, *region, *logPath); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}
 }
 
+// paths are the binaries the demo runs.
+type paths struct{ rie, detector, remediator, interactivity string }
+
 type demo struct {
-	fn     *lambdarun.RIE
-	env    *awsdemo.Env
-	slack  *slackrec.Recorder
-	events string
-	seen   int // Slack calls already shown
-	color  bool
+	fn         *lambdarun.RIE // the detector
+	remediator *lambdarun.RIE
+	interact   string // the interactivity endpoint
+	bus        *awsdemo.Bus
+	env        *awsdemo.Env
+	slack      *slackrec.Recorder
+	events     string
+	seen       int // Slack calls already shown
+	color      bool
+	clicks     int
 }
 
-func run(ctx context.Context, riePath, bootstrap, events, region, logPath string) error {
-	for _, p := range []string{riePath, bootstrap} {
+func run(ctx context.Context, bin paths, events, region, logPath string) error {
+	riePath, bootstrap := bin.rie, bin.detector
+	for _, p := range []string{bin.rie, bin.detector, bin.remediator, bin.interactivity} {
 		if _, err := os.Stat(p); err != nil {
 			return fmt.Errorf("%w (run it through `make demo`, which builds both)", err)
 		}
@@ -95,25 +105,49 @@ func run(ctx context.Context, riePath, bootstrap, events, region, logPath string
 		return err
 	}
 	defer logFile.Close()
-	fn, err := lambdarun.StartRIE(ctx, riePath, bootstrap, []string{
+	bus, err := awsdemo.NewBus(ctx, cfg, "driftwatch")
+	if err != nil {
+		return err
+	}
+	fnEnv := []string{
 		"AWS_ENDPOINT_URL=" + moto.URL,
 		"AWS_REGION=" + region,
 		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 		"DRIFTWATCH_TABLE=" + table,
+		"DRIFTWATCH_BUS=" + bus.Name,
+		"DRIFTWATCH_GOVERNANCE_FILE=" + filepath.Join(events, "governance-demo.yaml"),
 		"DRIFTWATCH_S3_PATH_STYLE=true",
 		"DRIFTWATCH_DISABLED_RULES=" + awsdemo.DisabledRules,
 		`DRIFTWATCH_ACCOUNTS={"123456789012": {"name": "payments-prod", "environment": "prod"}}`,
 		"SLACK_BOT_TOKEN=xoxb-demo-not-a-secret",
 		"SLACK_CHANNEL=" + channel,
 		"SLACK_API_URL=" + rec.URL() + "/",
-	}, logFile)
+	}
+	fn, err := lambdarun.StartRIE(ctx, riePath, bootstrap, fnEnv, logFile)
 	if err != nil {
 		return err
 	}
 	defer fn.Close()
 	fmt.Printf("  Detector: %s under aws-lambda-rie (function logs: %s)\n", bootstrap, logPath)
+	remediator, err := lambdarun.StartRIE(ctx, riePath, bin.remediator, fnEnv, logFile)
+	if err != nil {
+		return err
+	}
+	defer remediator.Close()
+	fmt.Printf("  Remediator: %s under aws-lambda-rie, fed by the %s EventBridge bus\n", bin.remediator, bus.Name)
+	interact, stopInteract, err := startInteractivity(ctx, bin.interactivity, append(fnEnv,
+		"SLACK_SIGNING_SECRET="+signingSecret, "SLACK_RESPONSE_URL_PREFIXES="+rec.URL()), logFile)
+	if err != nil {
+		return err
+	}
+	defer stopInteract()
+	fmt.Printf("  Interactivity: %s serving Slack's clicks at %s\n", bin.interactivity, interact)
+	for _, u := range demoUsers {
+		rec.SetUser(u.id, u.name, u.email)
+	}
+	rec.SetUserGroup("S0SECOPS", "secops", "U0DAVE")
 
-	d := &demo{fn: fn, env: awsdemo.NewEnv(cfg), slack: rec, events: events, color: slackrec.UseColor(os.Getenv)}
+	d := &demo{fn: fn, remediator: remediator, interact: interact, bus: bus, env: awsdemo.NewEnv(cfg), slack: rec, events: events, color: slackrec.UseColor(os.Getenv)}
 
 	section("1. Baseline: the platform team's Terraform builds a compliant account")
 	baseline, err := d.env.Baseline(ctx)
@@ -147,8 +181,14 @@ func run(ctx context.Context, riePath, bootstrap, events, region, logPath string
 		}
 	}
 
-	section("5. Posture now (open findings in the DynamoDB table, by severity)")
-	return printPosture(ctx, dynamostore.New(dynamodb.NewFromConfig(cfg), table), rec)
+	st := dynamostore.New(dynamodb.NewFromConfig(cfg), table)
+	section("5. Approve-to-remediate from Slack (signed clicks on the public-bucket alert)")
+	if err := d.chatops(ctx, st); err != nil {
+		return err
+	}
+
+	section("6. Posture now (open findings in the DynamoDB table, by severity)")
+	return printPosture(ctx, st, rec)
 }
 
 // step applies one change (if any), delivers its event to the function and
@@ -175,7 +215,10 @@ func (d *demo) step(ctx context.Context, s awsdemo.Step) error {
 		return fmt.Errorf("%s: the function answered %s", s.Event, out)
 	}
 	fmt.Printf("  CloudTrail %s delivered → %s (%s)\n", strings.TrimSuffix(s.Event, ".json"), describe(sum), took.Round(time.Millisecond))
-	return d.showSlack()
+	if err := d.showSlack(); err != nil {
+		return err
+	}
+	return d.runRemediator(ctx)
 }
 
 func describe(s awsdetector.Summary) string {
@@ -217,6 +260,8 @@ func (d *demo) showSlack() error {
 			if err := d.printMessage(c.TS); err != nil {
 				return err
 			}
+		case c.Method == slackrec.MethodResponseURL:
+			fmt.Printf("  🔒 Slack: only %s sees: %s\n", d.clicker(c.Path), c.Text)
 		case c.Method == slackrec.MethodUpdate:
 			fmt.Printf("  ✎ Slack: message %s updated in place\n", c.TS)
 			if err := d.printMessage(c.TS); err != nil {
