@@ -18,7 +18,9 @@ PKGS       := ./shared/... ./functions/aws/...
 FUNCTIONS  := detector remediator interactivity
 # The remediation governance policy packaged with the functions (make package).
 GOVERNANCE_FILE ?= $(ROOT)/testdata/governance/example.yaml
-FUZZTIME   ?= 15s
+# A number of executions, not a duration: a duration can end with the
+# coordinator's deadline expiring under load ("context deadline exceeded").
+FUZZTIME   ?= 100000x
 
 .PHONY: help check-tools deps tools build build-host package test test-unit fuzz lint fmt bench demo table clean
 
