@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -336,7 +335,7 @@ func (c *Controller) dispatchApply(ctx context.Context, r store.Remediation, cl 
 	}
 	c.audit(ctx, store.AuditEntry{Key: r.Key, Kind: "remediation_dispatched", Who: who(cl), RuleID: r.RuleID, RemediationID: r.ID,
 		What: r.Action + " " + what + " and sent to the cloud"})
-	c.refresh(ctx, r.Key, fmt.Sprintf("✅ Fix approved by %s: running %s", approverNames(r), r.Action))
+	c.refresh(ctx, r.Key, fmt.Sprintf("✅ Fix approved by %s: running %s", remediation.ApproverNames(r), r.Action))
 	return slackinteract.Reply{}, nil
 }
 
@@ -347,18 +346,6 @@ func approvedBy(r store.Remediation, slackUser string) bool {
 		}
 	}
 	return false
-}
-
-func approverNames(r store.Remediation) string {
-	names := make([]string, 0, len(r.Approvals))
-	for _, a := range r.Approvals {
-		n := a.Name
-		if n == "" {
-			n = a.SlackUser
-		}
-		names = append(names, n)
-	}
-	return strings.Join(names, ", ")
 }
 
 func stateMessage(r store.Remediation) string {

@@ -166,10 +166,11 @@ func fixActor(r store.Remediation) string {
 	if len(r.Approvals) == 1 && r.Approvals[0].SlackUser == AutoApprover {
 		return "driftwatch (automatic fix)"
 	}
-	return "driftwatch (approved by " + approverNames(r) + ")"
+	return "driftwatch (approved by " + ApproverNames(r) + ")"
 }
 
-func approverNames(r store.Remediation) string {
+// ApproverNames lists who approved r, by name where known.
+func ApproverNames(r store.Remediation) string {
 	s := ""
 	for i, a := range r.Approvals {
 		if i > 0 {
@@ -214,7 +215,7 @@ func (x *Executor) apply(ctx context.Context, req Request, log *slog.Logger) err
 	if err != nil {
 		return fmt.Errorf("%w: start remediation: %v", ErrRetry, err)
 	}
-	x.audit(ctx, r, "remediation_started", "driftwatch", fmt.Sprintf("%s started (approved by %s)", r.Action, approverNames(r)))
+	x.audit(ctx, r, "remediation_started", "driftwatch", fmt.Sprintf("%s started (approved by %s)", r.Action, ApproverNames(r)))
 
 	outcome, snapshot, runErr := x.run(ctx, r)
 	state := Succeeded
@@ -238,7 +239,7 @@ func (x *Executor) apply(ctx context.Context, req Request, log *slog.Logger) err
 	if state == Failed {
 		note = "❌ Remediation failed: " + outcome
 	}
-	return x.reevaluate(ctx, Request{Key: r.Key, ResourceType: r.ResourceType, Region: r.Region, By: approverNames(r)},
+	return x.reevaluate(ctx, Request{Key: r.Key, ResourceType: r.ResourceType, Region: r.Region, By: ApproverNames(r)},
 		"driftwatch:"+r.Action, fixActor(r), note)
 }
 

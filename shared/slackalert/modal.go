@@ -251,14 +251,14 @@ func parseMetadata(s string) (modalMetadata, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return md, fmt.Errorf("%w: private_metadata: data after the object", ErrNotAcceptRisk)
 	}
-	if !slackID(md.Channel) || !slackTS(md.TS) {
+	if !ValidSlackID(md.Channel) || !ValidSlackTS(md.TS) {
 		return md, fmt.Errorf("%w: private_metadata: invalid channel or ts", ErrNotAcceptRisk)
 	}
 	return md, nil
 }
 
-// slackID accepts Slack object ids such as C0123ABCD or U024BE7LH.
-func slackID(s string) bool {
+// ValidSlackID accepts Slack object ids such as C0123ABCD or U024BE7LH.
+func ValidSlackID(s string) bool {
 	if len(s) < 2 || len(s) > 32 {
 		return false
 	}
@@ -271,8 +271,8 @@ func slackID(s string) bool {
 	return true
 }
 
-// slackTS accepts a message ts: digits, a dot, digits.
-func slackTS(s string) bool {
+// ValidSlackTS accepts a message ts: digits, a dot, digits.
+func ValidSlackTS(s string) bool {
 	sec, frac, ok := strings.Cut(s, ".")
 	return ok && len(s) <= 32 && digits(sec) && digits(frac)
 }

@@ -418,13 +418,13 @@ func click(cb interaction, act *slack.BlockAction) (Click, error) {
 	switch {
 	case cb.Container.Type != "" && cb.Container.Type != "message":
 		return Click{}, fmt.Errorf("container type %q is not a message", truncate(cb.Container.Type, 40))
-	case !slackID(c.User.ID):
+	case !slackalert.ValidSlackID(c.User.ID):
 		return Click{}, errors.New("missing or malformed user id")
-	case c.TeamID != "" && !slackID(c.TeamID):
+	case c.TeamID != "" && !slackalert.ValidSlackID(c.TeamID):
 		return Click{}, errors.New("malformed team id")
-	case !slackID(c.Channel):
+	case !slackalert.ValidSlackID(c.Channel):
 		return Click{}, errors.New("missing or malformed channel id")
-	case !slackTS(c.MessageTS):
+	case !slackalert.ValidSlackTS(c.MessageTS):
 		return Click{}, errors.New("missing or malformed message ts")
 	case c.ActionID == slackalert.AcceptRiskActionID && c.TriggerID == "":
 		return Click{}, errors.New("accept risk click without trigger_id")
@@ -455,7 +455,7 @@ func (h *Handler) viewSubmission(ctx context.Context, w http.ResponseWriter, log
 		return
 	}
 	u := user(cb)
-	if !slackID(u.ID) {
+	if !slackalert.ValidSlackID(u.ID) {
 		log.WarnContext(ctx, "slack view submission rejected", "reason", "missing or malformed user id")
 		plainError(w, http.StatusBadRequest)
 		return
@@ -615,38 +615,6 @@ func viewErrors(w http.ResponseWriter, fields map[string]string) {
 // plainError answers status with its standard text and nothing else.
 func plainError(w http.ResponseWriter, status int) {
 	http.Error(w, http.StatusText(status), status)
-}
-
-// slackID accepts Slack object ids such as U024BE7LH or C0123ABCD.
-func slackID(s string) bool {
-	if len(s) < 2 || len(s) > 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
-// slackTS accepts a message ts: digits, a dot, digits.
-func slackTS(s string) bool {
-	sec, frac, ok := strings.Cut(s, ".")
-	return ok && len(s) <= 32 && digits(sec) && digits(frac)
-}
-
-func digits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // truncate bounds an untrusted value quoted in a log line.

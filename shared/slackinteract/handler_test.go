@@ -624,12 +624,12 @@ func FuzzHandlerPayload(f *testing.F) {
 		}
 		clicks, subs := ctrl.calls()
 		for _, c := range clicks {
-			if slackalert.EncodeFixValue(c.Ref) == "" || !slackID(c.User.ID) || !slackID(c.Channel) || !slackTS(c.MessageTS) {
+			if slackalert.EncodeFixValue(c.Ref) == "" || !slackalert.ValidSlackID(c.User.ID) || !slackalert.ValidSlackID(c.Channel) || !slackalert.ValidSlackTS(c.MessageTS) {
 				t.Fatalf("invalid click reached the controller: %+v", c)
 			}
 		}
 		for _, s := range subs {
-			if s.AcceptRisk.Days < 1 || s.AcceptRisk.Reason == "" || !slackID(s.User.ID) {
+			if s.AcceptRisk.Days < 1 || s.AcceptRisk.Reason == "" || !slackalert.ValidSlackID(s.User.ID) {
 				t.Fatalf("invalid submission reached the controller: %+v", s)
 			}
 		}

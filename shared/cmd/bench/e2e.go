@@ -351,11 +351,16 @@ func checkOutcome(c class, s awsdetector.Summary) error {
 // (the detector drops a redelivered id as a duplicate). failed turns it
 // into the record of a denied attempt of the same call.
 func (w *world) payload(e *awsdemo.Env, m mutation, failed bool) ([]byte, error) {
-	raw, err := e.Event(w.eventsDir, m.event, time.Now())
+	return eventPayload(e, w.eventsDir, m, failed, fmt.Sprintf("bc4e0000-0000-4000-8000-%012d", w.seq.Add(1)))
+}
+
+// eventPayload renders the event file of m from dir for e's resources
+// under event id id; failed makes it a denied attempt of the same call.
+func eventPayload(e *awsdemo.Env, dir string, m mutation, failed bool, id string) ([]byte, error) {
+	raw, err := e.Event(dir, m.event, time.Now())
 	if err != nil {
 		return nil, err
 	}
-	id := fmt.Sprintf("bc4e0000-0000-4000-8000-%012d", w.seq.Add(1))
 	return rewriteEvent(raw, id, func(d map[string]any) {
 		if m.eventName != "" {
 			d["eventName"] = m.eventName
@@ -388,10 +393,15 @@ func rewriteEvent(raw []byte, id string, edit func(detail map[string]any)) ([]by
 
 // deliver invokes the handler as Lambda would and times the invocation.
 func (w *world) deliver(ctx context.Context, payload []byte) (awsdetector.Summary, time.Duration, error) {
-	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
-		AwsRequestID: fmt.Sprintf("bench-%d", w.seq.Add(1)), InvokedFunctionArn: functionARN})
+	return invokeDetector(ctx, w.handler, fmt.Sprintf("bench-%d", w.seq.Add(1)), payload)
+}
+
+// invokeDetector invokes a detector handler as Lambda would, under request
+// id requestID, and times the invocation.
+func invokeDetector(ctx context.Context, h lambda.Handler, requestID string, payload []byte) (awsdetector.Summary, time.Duration, error) {
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: requestID, InvokedFunctionArn: functionARN})
 	start := time.Now()
-	out, err := w.handler.Invoke(ctx, payload)
+	out, err := h.Invoke(ctx, payload)
 	took := time.Since(start)
 	var sum awsdetector.Summary
 	if err != nil {
@@ -625,8 +635,7 @@ func latencySummary(ss []sample) string {
 	for i, s := range ss {
 		d[i] = s.latency
 	}
-	slices.Sort(d)
-	return fmt.Sprintf("p50 %s · p99 %s · max %s", fmtDur(percentile(d, 50)), fmtDur(percentile(d, 99)), fmtDur(d[len(d)-1]))
+	return durationSummary(d)
 }
 
 // percentile is the nearest-rank percentile of sorted durations.

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,5 +158,46 @@ func TestSigningService(t *testing.T) {
 		if got := signingService(r); got != tt.want {
 			t.Errorf("signingService(%q) = %q, want %q", tt.auth, got, tt.want)
 		}
+	}
+}
+
+// TestChatRemediation runs a short chat phase against moto: every approval
+// must dispatch one request and end with the fix applied, every refusal
+// must be audited and answered, so that make bench measures what its notes
+// describe.
+func TestChatRemediation(t *testing.T) {
+	ctx := t.Context()
+	c, err := newChatWorld(ctx, filepath.Join("..", "..", "..", "events", "aws"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.close)
+	rep, err := c.measure(ctx, 5, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two approvals (each a click → fix iteration) and three refusals.
+	want := []string{"2", "3", "2", "2"}
+	if len(rep.rows) != len(want) {
+		t.Fatalf("%d rows, want %d: %+v", len(rep.rows), len(want), rep.rows)
+	}
+	for i, r := range rep.rows {
+		if r.section != chatSection || r.n != want[i] || !strings.HasPrefix(r.result, "p50 ") {
+			t.Errorf("row %q: section %q, n %s, result %q; want %s, n %s, a latency summary", r.measure, r.section, r.n, r.result, chatSection, want[i])
+		}
+	}
+	if open, err := c.sshOpen(ctx); err != nil || !open {
+		t.Errorf("after the refusals SSH open = %v (%v), want the last drift still open", open, err)
+	}
+}
+
+func TestReportTake(t *testing.T) {
+	rep := report{rows: []row{{section: "a", measure: "1"}, {section: chatSection, measure: "2"}, {section: "b", measure: "3"}, {section: chatSection, measure: "4"}}}
+	taken := rep.take(chatSection)
+	if len(taken) != 2 || taken[0].measure != "2" || taken[1].measure != "4" {
+		t.Errorf("taken = %+v", taken)
+	}
+	if len(rep.rows) != 2 || rep.rows[0].measure != "1" || rep.rows[1].measure != "3" {
+		t.Errorf("left = %+v", rep.rows)
 	}
 }

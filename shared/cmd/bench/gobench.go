@@ -164,7 +164,12 @@ func knownBenchmarks() []benchLabel {
 		{"store/dynamostore", "BenchmarkSaveObservation", moto, "store: save observation (DynamoDB transaction)"},
 		{"awsfetch", "BenchmarkFetchSecurityGroup", moto, "fetch: security group"},
 		{"awsfetch", "BenchmarkFetchBucket", moto, "fetch: S3 bucket (all its settings)"},
+		{"store/memstore", "BenchmarkLoadAll", cpu, "store: load a resource with its findings, fixes and exceptions (in-memory store)"},
+		{"store/dynamostore", "BenchmarkLoadAll", moto, "store: load a resource with its findings, fixes and exceptions (DynamoDB query)"},
 		{"rules", "BenchmarkCompileBuiltin", "CPU at cold start", "rules: load and compile the built-in catalogue"},
+		{"slackinteract", "BenchmarkHandlerAck", chatSection, "interactivity, CPU only: verify, claim against replays, parse and route a signed click (in-memory store, controller answers at once)"},
+		{"slackinteract", "BenchmarkVerify", chatSection, "interactivity, CPU only: verify a request's signature"},
+		{"governance", "BenchmarkDecide", chatSection, "governance, CPU only: decide a finding's mode and approvers"},
 	}
 }
 

@@ -41,6 +41,7 @@ type options struct {
 	events    int
 	workers   int
 	coldRuns  int
+	clicks    int
 }
 
 func main() {
@@ -51,6 +52,7 @@ func main() {
 	flag.IntVar(&o.events, "events", 300, "events to deliver in each end-to-end phase (sequential, concurrent); rounded up to whole drift/fix cycles")
 	flag.IntVar(&o.workers, "workers", 4, "concurrent invocations in the concurrent phase (at most one per independent resource lane)")
 	flag.IntVar(&o.coldRuns, "cold", 5, "cold starts to time")
+	flag.IntVar(&o.clicks, "clicks", 40, "signed Slack clicks in the chat remediation phase: half approvals (each one a click → fix iteration), half refused")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -86,6 +88,20 @@ func (r *report) merge(o report) {
 }
 func (r *report) notef(f string, a ...any) { r.note(fmt.Sprintf(f, a...)) }
 
+// take removes the rows of section from r and returns them, in order.
+func (r *report) take(section string) []row {
+	var taken, kept []row
+	for _, x := range r.rows {
+		if x.section == section {
+			taken = append(taken, x)
+		} else {
+			kept = append(kept, x)
+		}
+	}
+	r.rows = kept
+	return taken
+}
+
 func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) error {
 	switch {
 	case o.bootstrap == "":
@@ -94,6 +110,8 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) error 
 		return errors.New("-gobench is required (the output of go test -run '^$' -bench . -benchmem)")
 	case o.events <= 0 || o.workers <= 0 || o.coldRuns <= 0:
 		return errors.New("-events, -workers and -cold must be positive")
+	case o.clicks < 2:
+		return errors.New("-clicks must be at least 2 (an approval and a refusal)")
 	}
 	if err := checkExecutable(o.bootstrap); err != nil {
 		return err
@@ -108,6 +126,9 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) error 
 	if err != nil {
 		return err
 	}
+	// The interactivity handler's Go benchmarks are shown with the chat
+	// remediation rows below.
+	chatCPU := cpu.take(chatSection)
 	rep.merge(cpu)
 
 	log.Info("starting moto_server and the Slack recorder")
@@ -121,6 +142,21 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) error 
 		return err
 	}
 	rep.merge(e2e)
+
+	// The chat remediation rows: the Go benchmarks of the interactivity
+	// handler first, then the approve-to-remediate loop in its own world.
+	chat := report{rows: chatCPU}
+	cw, err := newChatWorld(ctx, o.eventsDir, log)
+	if err != nil {
+		return fmt.Errorf("chat remediation: %w", err)
+	}
+	defer cw.close()
+	loop, err := cw.measure(ctx, o.clicks, log)
+	if err != nil {
+		return fmt.Errorf("chat remediation: %w", err)
+	}
+	chat.merge(loop)
+	rep.merge(chat)
 
 	cold, err := coldStartReport(ctx, w, o.bootstrap, o.coldRuns, log)
 	if err != nil {
