@@ -436,6 +436,10 @@ func (c *chatWorld) fixCycle(ctx context.Context, run *chatRun, seen map[string]
 		rem, err := c.store.GetRemediation(ctx, key, remID)
 		return fmt.Errorf("after the remediator ran, remediation %s is %q (%s; err %v) or SSH is still open", remID, rem.State, rem.Result, err)
 	}
+	// The remediator updated the alert in place (checked, not timed).
+	if now, ok := c.slack.Message(m.TS); !ok || !strings.Contains(string(now.Blocks), "RESOLVED") || !strings.Contains(string(now.Blocks), slackalert.UndoActionID) {
+		return fmt.Errorf("after the fix the alert does not show it resolved with an Undo button: %s", now.Blocks)
+	}
 	run.clickToFix = append(run.clickToFix, fixedAt.Sub(start))
 	run.remediator = append(run.remediator, chatSample{took: handled.Sub(drainStart), requests: requestDelta(before, after), slack: int64(slackAfter - calls)})
 	run.handlerOnly = append(run.handlerOnly, handler)
@@ -540,14 +544,14 @@ func (c *chatWorld) measure(ctx context.Context, clicks int, log *slog.Logger) (
 		"Ack latency runs from sending a signed block_actions request (built and signed beforehand) over a kept-alive loopback connection to the end of the HTTP answer; " +
 		"the handler does the controller's work before answering. The approval is alice's, the first click of each episode, so it also records the fix proposal. " +
 		"The refused clicks are mallory's (not an approver) on one open alert; the first of them also records that episode's proposal. " +
-		"The \"interactivity\" CPU rows are Go benchmarks of the handler alone (in-memory replay store, a controller that answers at once).")
+		"The rows marked \"CPU only\" are the Go benchmarks of the first note: the interactivity handler alone (in-memory replay store, a controller that answers at once), the signature check, a governance decision.")
 	rep.note("Click → fix applied, per iteration: SSH is opened to the world on the baseline security group through the SDK (a new finding episode, hence a new remediation id), its event is delivered to the detector, " +
 		"alice clicks Remediate on the alert, the queue the bus rule targets is drained into the remediator, and the clock stops once the store reads the remediation as succeeded and DescribeSecurityGroups shows no 0.0.0.0/0 on port 22 (both loopback reads included). " +
 		"The remediator's time runs from the drain's start (its SQS receive included) to the handler's return: re-read the group, snapshot, revoke, re-evaluate, store, update the Slack message and thread. " +
 		"Not included: Slack's round trips (the Web API and response_url calls go to the in-process recorder, and Slack's own call to the Function URL is loopback here); EventBridge's delivery to the remediator Lambda, replaced by draining the queue (that delay, typically sub-second in AWS, is not in these figures); Lambda invocation overhead and cold starts. " +
 		"The drain polls without waiting (an SDK middleware sets WaitTimeSeconds 0: moto delivers to the queue inside PutEvents), which shortens the run, not a measured interval. " +
 		"Counts are the functions' AWS requests (\"events\" is EventBridge PutEvents) and the Slack posts, updates and response_url replies the recorder saw (users.info and usergroups.list reads are not recorded); a value in brackets is the min–max range. " +
-		"As in the end-to-end rows, the functions' DynamoDB requests are serialised for moto's sake (see the note on moto's transactions). Every approval was checked to dispatch exactly one request and every refusal to leave an ephemeral reply and a denial audit entry and dispatch none.")
+		"As in the end-to-end rows, the functions' DynamoDB requests are serialised for moto's sake (see the note on moto's transactions). Every approval was checked to dispatch exactly one request and to end with the alert updated in place (resolved, with Undo), and every refusal to leave an ephemeral reply and a denial audit entry and dispatch none.")
 	return rep, nil
 }
 
@@ -568,17 +572,11 @@ func durationSummary(d []time.Duration) string {
 	return fmt.Sprintf("p50 %s · p99 %s · max %s", fmtDur(percentile(d, 50)), fmtDur(percentile(d, 99)), fmtDur(d[len(d)-1]))
 }
 
-// chatCounts averages the requests per sample: DynamoDB by operation,
-// other services by name, and the recorded Slack calls.
+// chatCounts averages the requests per sample: DynamoDB in total and by
+// operation, other services by name, and the recorded Slack calls.
 func chatCounts(ss []chatSample) string {
 	if len(ss) == 0 {
 		return ""
-	}
-	keys := map[string]bool{}
-	for _, s := range ss {
-		for k := range s.requests {
-			keys[k] = true
-		}
 	}
 	stat := func(get func(chatSample) int64) string {
 		lo, hi, sum := get(ss[0]), get(ss[0]), int64(0)
@@ -592,10 +590,35 @@ func chatCounts(ss []chatSample) string {
 		}
 		return fmt.Sprintf("%s (%d–%d)", avg, lo, hi)
 	}
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(keys)) {
-		parts = append(parts, k+" "+stat(func(s chatSample) int64 { return s.requests[k] }))
+	keys := map[string]bool{}
+	for _, s := range ss {
+		for k := range s.requests {
+			keys[k] = true
+		}
 	}
+	var ddb, others []string
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		n := stat(func(s chatSample) int64 { return s.requests[k] })
+		if op, ok := strings.CutPrefix(k, "dynamodb "); ok {
+			ddb = append(ddb, op+" "+n)
+		} else {
+			others = append(others, k+" "+n)
+		}
+	}
+	var parts []string
+	if len(ddb) > 0 {
+		total := stat(func(s chatSample) int64 {
+			var n int64
+			for k, v := range s.requests {
+				if isStore(k) {
+					n += v
+				}
+			}
+			return n
+		})
+		parts = append(parts, fmt.Sprintf("DynamoDB %s: %s", total, strings.Join(ddb, ", ")))
+	}
+	parts = append(parts, others...)
 	parts = append(parts, "Slack "+stat(func(s chatSample) int64 { return s.slack }))
-	return strings.Join(parts, ", ")
+	return strings.Join(parts, "; ")
 }

@@ -201,3 +201,17 @@ func TestReportTake(t *testing.T) {
 		t.Errorf("left = %+v", rep.rows)
 	}
 }
+
+func TestChatCounts(t *testing.T) {
+	ss := []chatSample{
+		{requests: map[string]int64{"dynamodb PutItem": 2, "dynamodb Query": 1, "events": 1}, slack: 1},
+		{requests: map[string]int64{"dynamodb PutItem": 3, "dynamodb Query": 1, "events": 1}, slack: 1},
+	}
+	want := "DynamoDB 3.5 (3–4): PutItem 2.5 (2–3), Query 1; events 1; Slack 1"
+	if got := chatCounts(ss); got != want {
+		t.Errorf("chatCounts = %q, want %q", got, want)
+	}
+	if got := chatCounts(nil); got != "" {
+		t.Errorf("chatCounts(nil) = %q", got)
+	}
+}

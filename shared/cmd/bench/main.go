@@ -2,8 +2,11 @@
 // table, to paste into an issue: the per-event CPU cost lifted from a Go
 // benchmark run (go test -bench output; it does not re-run them), the
 // latency and throughput of the AWS detector's Lambda handler driven end to
-// end against moto and a recording Slack server, the cold start of the
-// built bootstrap binary, and the binary sizes.
+// end against moto and a recording Slack server, the approve-to-remediate
+// loop from Slack (the interactivity function's ack latency for an
+// approval and a refused click, and the time from the click to the fix
+// applied by the remediator), the cold start of the built bootstrap binary,
+// and the binary sizes.
 //
 // make bench runs it after the Go benchmarks:
 //
