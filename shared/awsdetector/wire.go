@@ -121,7 +121,7 @@ func NewPipeline(c Config, awsCfg aws.Config, engine *rules.Engine, st pipeline.
 // rules in dir (if any), leaving out the disabled rule ids. Disabling a rule
 // that does not exist is an error: a typo must not silently keep a rule on.
 func CompileRules(dir string, disabled []string) (*rules.Engine, error) {
-	specs, err := rules.Load(rules.Builtin())
+	specs, err := rules.Load(rules.Builtin("aws"))
 	if err != nil {
 		return nil, fmt.Errorf("built-in rules: %w", err)
 	}

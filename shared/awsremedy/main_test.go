@@ -61,7 +61,7 @@ func testNow() time.Time { return time.Now().Add(60 * 24 * time.Hour) }
 // tests is what the rules that name an action say, not a predicate
 // written again here.
 var engine = sync.OnceValues(func() (*rules.Engine, error) {
-	specs, err := rules.Load(rules.Builtin())
+	specs, err := rules.Load(rules.Builtin("aws"))
 	if err != nil {
 		return nil, err
 	}

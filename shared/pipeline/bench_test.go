@@ -45,7 +45,7 @@ func BenchmarkNormalizeEvaluateDiff(b *testing.B) {
 	if rs := norm.Normalize(readOnly); len(rs) != 1 || !isDrop(rs[0].Err, change.ReasonReadOnly) {
 		b.Fatalf("the read-only record normalizes to %+v, want a read_only drop", rs)
 	}
-	specs, err := rules.Load(rules.Builtin())
+	specs, err := rules.Load(rules.Builtin("aws"))
 	if err != nil {
 		b.Fatal(err)
 	}

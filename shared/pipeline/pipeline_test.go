@@ -71,7 +71,7 @@ type harness struct {
 
 func newHarness(t *testing.T, extraRules ...string) *harness {
 	t.Helper()
-	specs, err := rules.Load(rules.Builtin())
+	specs, err := rules.Load(rules.Builtin("aws"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +329,7 @@ func TestSlackFailureIsRetriedByRedelivery(t *testing.T) {
 // pipelineAfter rebuilds the detector of h with its clock moved on by d, as
 // a later invocation would see it.
 func pipelineAfter(h *harness, d time.Duration) *pipeline.Detector {
-	specs, _ := rules.Load(rules.Builtin())
+	specs, _ := rules.Load(rules.Builtin("aws"))
 	engine, err := rules.Compile(specs, awsres.Types())
 	if err != nil {
 		h.t.Fatal(err)

@@ -50,7 +50,7 @@ func BenchmarkCompileBuiltin(b *testing.B) {
 	types := awsres.Types()
 	b.ReportAllocs()
 	for b.Loop() {
-		specs, err := Load(Builtin())
+		specs, err := Load(Builtin("aws"))
 		if err != nil {
 			b.Fatal(err)
 		}

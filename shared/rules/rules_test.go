@@ -15,9 +15,9 @@ const (
 // builtinSpecs loads the embedded catalogue or stops the test.
 func builtinSpecs(tb testing.TB) []Spec {
 	tb.Helper()
-	specs, err := Load(Builtin())
+	specs, err := Load(Builtin("aws"))
 	if err != nil {
-		tb.Fatalf("Load(Builtin()): %v", err)
+		tb.Fatalf("Load(Builtin(\"aws\")): %v", err)
 	}
 	return specs
 }
