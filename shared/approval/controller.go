@@ -297,8 +297,8 @@ func (c *Controller) proposal(ctx context.Context, f finding, dec governance.Dec
 			return r, nil
 		}
 	}
-	change := ""
-	if c.planner != nil {
+	change := f.finding.FixPlan
+	if change == "" && c.planner != nil {
 		ref := change0(st)
 		ch, err := c.planner.PlanFix(ctx, f.rule.Action, ref, st.Document)
 		if err != nil {

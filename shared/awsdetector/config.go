@@ -108,8 +108,15 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		// Alerts and rule scope look accounts up by id: an entry keyed by a
 		// name would silently never match.
 		for _, id := range slices.Sorted(maps.Keys(c.Accounts)) {
-			if !isAccountID(id) {
-				return Config{}, fmt.Errorf("DRIFTWATCH_ACCOUNTS: %q is not a 12-digit AWS account id", id)
+			if lower := strings.ToLower(id); lower != id && isSubscriptionID(lower) {
+				// The store keys subscriptions in lower case; the portal
+				// shows them either way.
+				c.Accounts[lower] = c.Accounts[id]
+				delete(c.Accounts, id)
+				continue
+			}
+			if !isAccountID(id) && !isSubscriptionID(id) {
+				return Config{}, fmt.Errorf("DRIFTWATCH_ACCOUNTS: %q is neither a 12-digit AWS account id nor an Azure subscription id (a lower-case GUID)", id)
 			}
 		}
 	}
@@ -137,6 +144,29 @@ func isAccountID(id string) bool {
 	for _, r := range id {
 		if r < '0' || r > '9' {
 			return false
+		}
+	}
+	return true
+}
+
+// isSubscriptionID reports whether id has the form of an Azure subscription
+// id as the posture store keys it: a lower-case GUID
+// (00000000-0000-0000-0000-000000000000). The interactivity function names
+// every cloud's accounts from the same table.
+func isSubscriptionID(id string) bool {
+	if len(id) != 36 {
+		return false
+	}
+	for i, r := range id {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+				return false
+			}
 		}
 	}
 	return true

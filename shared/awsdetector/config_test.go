@@ -191,12 +191,27 @@ func TestConfigFromEnv(t *testing.T) {
 		{
 			name:    "accounts: keyed by name instead of id",
 			vars:    with(base, "DRIFTWATCH_ACCOUNTS", `{"123456789012": {"name": "payments-prod"}, "sandbox": {"name": "sandbox"}}`),
-			wantErr: `DRIFTWATCH_ACCOUNTS: "sandbox" is not a 12-digit AWS account id`,
+			wantErr: `DRIFTWATCH_ACCOUNTS: "sandbox" is neither a 12-digit AWS account id nor an Azure subscription id (a lower-case GUID)`,
 		},
 		{
 			name:    "accounts: id one digit short",
 			vars:    with(base, "DRIFTWATCH_ACCOUNTS", `{"12345678901": {"name": "payments-prod"}}`),
-			wantErr: `DRIFTWATCH_ACCOUNTS: "12345678901" is not a 12-digit AWS account id`,
+			wantErr: `DRIFTWATCH_ACCOUNTS: "12345678901" is neither a 12-digit AWS account id nor an Azure subscription id (a lower-case GUID)`,
+		},
+		{
+			name:    "accounts: subscription id with a group missing",
+			vars:    with(base, "DRIFTWATCH_ACCOUNTS", `{"0b1f6471-1bf0-4dda-aec3-111122223333x": {"name": "payments-prod"}}`),
+			wantErr: `DRIFTWATCH_ACCOUNTS: "0b1f6471-1bf0-4dda-aec3-111122223333x" is neither a 12-digit AWS account id nor an Azure subscription id (a lower-case GUID)`,
+		},
+		{
+			name: "accounts: an Azure subscription as the portal shows it",
+			vars: with(base, "DRIFTWATCH_ACCOUNTS", `{"123456789012": {"name": "payments-prod"}, "0B1F6471-1BF0-4DDA-AEC3-CB9272F09590": {"name": "azure-payments"}}`),
+			want: want(func(c *awsdetector.Config) {
+				c.Accounts = map[string]pipeline.Account{
+					"123456789012":                         {Name: "payments-prod"},
+					"0b1f6471-1bf0-4dda-aec3-cb9272f09590": {Name: "azure-payments"},
+				}
+			}),
 		},
 
 		// S3 addressing.

@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,8 +18,10 @@ import (
 	"github.com/driftwatch/driftwatch/shared/awsfetch"
 	"github.com/driftwatch/driftwatch/shared/awsremedy"
 	"github.com/driftwatch/driftwatch/shared/awsres"
+	"github.com/driftwatch/driftwatch/shared/change"
 	"github.com/driftwatch/driftwatch/shared/pipeline"
 	"github.com/driftwatch/driftwatch/shared/rules"
+	"github.com/driftwatch/driftwatch/shared/ruleset"
 	"github.com/driftwatch/driftwatch/shared/slackalert"
 	"github.com/driftwatch/driftwatch/shared/store/dynamostore"
 	"github.com/driftwatch/driftwatch/shared/store/memstore"
@@ -57,9 +56,16 @@ type Parts struct {
 	Notifier *slackalert.Notifier
 }
 
-// NewParts builds the rules, the store and the Slack client and notifier.
+// NewParts builds the AWS rules, the store and the Slack client and
+// notifier.
 func NewParts(ctx context.Context, c Config, awsCfg aws.Config, log *slog.Logger) (Parts, error) {
-	engine, err := CompileRules(c.RulesDir, c.DisabledRules)
+	return NewPartsFor(ctx, []change.Cloud{change.AWS}, c, awsCfg, log)
+}
+
+// NewPartsFor is NewParts with the rules of the given clouds (the
+// interactivity function renders and governs every cloud's alerts).
+func NewPartsFor(ctx context.Context, clouds []change.Cloud, c Config, awsCfg aws.Config, log *slog.Logger) (Parts, error) {
+	engine, err := ruleset.Compile(clouds, c.RulesDir, c.DisabledRules)
 	if err != nil {
 		return Parts{}, err
 	}
@@ -99,7 +105,7 @@ func NewPipeline(c Config, awsCfg aws.Config, engine *rules.Engine, st pipeline.
 	if err != nil {
 		return nil, fmt.Errorf("remediation actions: %w", err)
 	}
-	policy, err := LoadPolicy(c.GovernanceFile, engine, actions)
+	policy, err := ruleset.LoadPolicy(c.GovernanceFile, c.RulesDir, actions)
 	if err != nil {
 		return nil, err
 	}
@@ -107,8 +113,8 @@ func NewPipeline(c Config, awsCfg aws.Config, engine *rules.Engine, st pipeline.
 		Logger:     log,
 		Accounts:   c.Accounts,
 		ConsoleURL: awsres.ConsoleURL,
-		Governor:   Governor{Policy: policy},
-		Planner:    Planner{Actions: actions},
+		Governor:   ruleset.Governor{Policy: policy},
+		Planner:    ruleset.Planner{Actions: actions},
 	}
 	if c.Bus != "" {
 		opts.Dispatcher = awsbus.NewDispatcher(eventbridge.NewFromConfig(awsCfg), c.Bus)
@@ -117,45 +123,12 @@ func NewPipeline(c Config, awsCfg aws.Config, engine *rules.Engine, st pipeline.
 	return pipeline.New(fetcher, engine, st, n, opts), nil
 }
 
-// CompileRules compiles the built-in AWS catalogue together with the custom
-// rules in dir (if any), leaving out the disabled rule ids. Disabling a rule
-// that does not exist is an error: a typo must not silently keep a rule on.
+// CompileRules compiles the built-in AWS catalogue together with the AWS
+// rules among the custom ones in dir (if any), leaving out the disabled rule
+// ids. Disabling a rule that does not exist is an error: a typo must not
+// silently keep a rule on.
 func CompileRules(dir string, disabled []string) (*rules.Engine, error) {
-	specs, err := rules.Load(rules.Builtin("aws"))
-	if err != nil {
-		return nil, fmt.Errorf("built-in rules: %w", err)
-	}
-	if dir != "" {
-		custom, err := rules.Load(os.DirFS(dir))
-		if err != nil {
-			return nil, fmt.Errorf("custom rules in %s: %w", dir, err)
-		}
-		// Sources are relative to dir; errors found later by Compile (a
-		// condition that does not type-check, an id clashing with a
-		// built-in rule) must still say which file on disk to fix.
-		for i := range custom {
-			custom[i].Source = filepath.Join(dir, filepath.FromSlash(custom[i].Source))
-		}
-		specs = append(specs, custom...)
-	}
-	off := map[string]bool{}
-	for _, id := range disabled {
-		if off[id] {
-			// Listed twice: already removed, not a typo.
-			continue
-		}
-		i := slices.IndexFunc(specs, func(s rules.Spec) bool { return s.ID == id })
-		if i < 0 {
-			return nil, fmt.Errorf("DRIFTWATCH_DISABLED_RULES: no rule %q", id)
-		}
-		specs = slices.Delete(specs, i, i+1)
-		off[id] = true
-	}
-	engine, err := rules.Compile(specs, awsres.Types())
-	if err != nil {
-		return nil, fmt.Errorf("compile rules: %w", err)
-	}
-	return engine, nil
+	return ruleset.Compile([]change.Cloud{change.AWS}, dir, disabled)
 }
 
 // SecretsAPI is the Secrets Manager call the detector makes.

@@ -20,9 +20,9 @@ import (
 	"github.com/driftwatch/driftwatch/shared/approval"
 	"github.com/driftwatch/driftwatch/shared/awsbus"
 	"github.com/driftwatch/driftwatch/shared/awsdetector"
-	"github.com/driftwatch/driftwatch/shared/awsremedy"
-	"github.com/driftwatch/driftwatch/shared/awsres"
+	"github.com/driftwatch/driftwatch/shared/change"
 	"github.com/driftwatch/driftwatch/shared/pipeline"
+	"github.com/driftwatch/driftwatch/shared/ruleset"
 	"github.com/driftwatch/driftwatch/shared/slackinteract"
 )
 
@@ -76,7 +76,9 @@ func New(ctx context.Context, c Config, awsCfg aws.Config, log *slog.Logger) (*s
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	p, err := awsdetector.NewParts(ctx, c.Config, awsCfg, log)
+	// One Slack app serves every cloud: the function renders and governs
+	// the alerts of all of them.
+	p, err := awsdetector.NewPartsFor(ctx, ruleset.Clouds, c.Config, awsCfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -87,24 +89,21 @@ func New(ctx context.Context, c Config, awsCfg aws.Config, log *slog.Logger) (*s
 			return nil, err
 		}
 	}
-	// The actions only describe what a fix will change (from the stored
-	// document, no API call): this function holds no cloud permission.
-	actions, err := awsremedy.New(awsCfg, &awsremedy.Options{S3UsePathStyle: c.S3PathStyle, Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("remediation actions: %w", err)
-	}
-	policy, err := awsdetector.LoadPolicy(c.GovernanceFile, p.Engine, actions)
+	// What a fix will change is on the finding, planned by the detector of
+	// the resource's cloud: this function links no remediation code and
+	// holds no cloud permission. The policy's action names are checked
+	// against those the rules offer.
+	policy, err := ruleset.LoadPolicy(c.GovernanceFile, c.RulesDir, nil)
 	if err != nil {
 		return nil, err
 	}
-	planner := awsdetector.Planner{Actions: actions}
 	alerts := pipeline.NewAlerts(p.Engine, p.Store, p.Notifier, &pipeline.Options{
-		Logger: log, Accounts: c.Accounts, ConsoleURL: awsres.ConsoleURL,
-		Governor: awsdetector.Governor{Policy: policy}, Planner: planner,
+		Logger: log, Accounts: c.Accounts, ConsoleURL: ruleset.ConsoleURL,
+		Governor: ruleset.Governor{Policy: policy},
 	})
-	dispatcher := awsbus.NewDispatcher(eventbridge.NewFromConfig(awsCfg), c.Bus)
+	dispatcher := pipeline.ByCloud{change.AWS: awsbus.NewDispatcher(eventbridge.NewFromConfig(awsCfg), c.Bus)}
 	ctrl := approval.New(p.Store, approval.EngineRules{Engine: p.Engine}, policy, approval.SlackClient{C: p.Slack}, dispatcher, alerts,
-		&approval.Options{Logger: log, Planner: planner})
+		&approval.Options{Logger: log})
 	opts := &slackinteract.Options{Logger: log}
 	if len(c.ResponseURLPrefixes) > 0 {
 		prefixes := c.ResponseURLPrefixes

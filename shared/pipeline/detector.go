@@ -287,7 +287,7 @@ func (d *Detector) observe(ctx context.Context, c change.Change, ref change.Reso
 			return ro, fmt.Errorf("read posture of %s: %w", key, err)
 		}
 		evals := suppressAccepted(evals, l.Exceptions, d.opts.Now())
-		p, err := d.plan(l.State, l.Findings, res, evals, c)
+		p, err := d.plan(ctx, l.State, l.Findings, res, evals, c)
 		if err != nil {
 			return ro, err
 		}
@@ -379,4 +379,19 @@ func (d *Alerts) evalContextAt(account string, now time.Time) rules.EvalContext 
 	m["name"] = a.Name
 	m["environment"] = a.Environment
 	return rules.EvalContext{Now: now, Account: m}
+}
+
+// ByCloud routes each remediation request to the bus of its resource's
+// cloud. The interactivity function uses it: one Slack app approves fixes
+// in every cloud, and each cloud's remediator holds that cloud's
+// permissions.
+type ByCloud map[change.Cloud]Dispatcher
+
+// Dispatch implements Dispatcher.
+func (b ByCloud) Dispatch(ctx context.Context, req remediation.Request) error {
+	d, ok := b[req.Key.Cloud]
+	if !ok || d == nil {
+		return fmt.Errorf("no remediation bus configured for %s resources", req.Key.Cloud)
+	}
+	return d.Dispatch(ctx, req)
 }

@@ -65,7 +65,9 @@ func (d *Alerts) fix(ctx context.Context, l store.Loaded, f store.Finding, actio
 		}
 		return fx
 	}
-	if d.opts.Planner != nil && len(st.Document) > 0 {
+	fx.Change = f.FixPlan
+	if fx.Change == "" && d.opts.Planner != nil && len(st.Document) > 0 {
+		// Findings stored before plans were recorded.
 		change, err := d.opts.Planner.PlanFix(ctx, action, stateRef(st), st.Document)
 		if err != nil {
 			d.log.Warn("plan fix", "rule_id", f.RuleID, "action", action, "error", err)
@@ -140,8 +142,8 @@ func (d *Alerts) autoRemediate(ctx context.Context, l store.Loaded, opened []str
 				continue
 			}
 		}
-		change := ""
-		if d.opts.Planner != nil {
+		change := f.FixPlan
+		if change == "" && d.opts.Planner != nil {
 			change, _ = d.opts.Planner.PlanFix(ctx, r.Remediation.Action, stateRef(l.State), l.State.Document)
 		}
 		expiry := dec.ApprovalExpiry

@@ -71,6 +71,13 @@ type harness struct {
 
 func newHarness(t *testing.T, extraRules ...string) *harness {
 	t.Helper()
+	return newHarnessWith(t, pipeline.Options{}, extraRules...)
+}
+
+// newHarnessWith is newHarness with further options (the harness sets the
+// accounts, console links and clock).
+func newHarnessWith(t *testing.T, o pipeline.Options, extraRules ...string) *harness {
+	t.Helper()
 	specs, err := rules.Load(rules.Builtin("aws"))
 	if err != nil {
 		t.Fatal(err)
@@ -94,11 +101,10 @@ func newHarness(t *testing.T, extraRules ...string) *harness {
 	}
 	st := memstore.New()
 	f := &docFetcher{docs: map[string]any{}, clock: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
-	det := pipeline.New(f, engine, st, n, &pipeline.Options{
-		Accounts:   map[string]pipeline.Account{"123456789012": {Name: "payments-prod", Environment: "prod"}},
-		ConsoleURL: awsres.ConsoleURL,
-		Now:        func() time.Time { return time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC) },
-	})
+	o.Accounts = map[string]pipeline.Account{"123456789012": {Name: "payments-prod", Environment: "prod"}}
+	o.ConsoleURL = awsres.ConsoleURL
+	o.Now = func() time.Time { return time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC) }
+	det := pipeline.New(f, engine, st, n, &o)
 	return &harness{t: t, det: det, fetch: f, store: st, slack: rec}
 }
 

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -26,7 +27,7 @@ type plan struct {
 // plan compares a new observation with the stored state. Unchanged posture
 // writes nothing unless the stored last-seen time is older than
 // RefreshEvery.
-func (d *Detector) plan(prev store.ResourceState, prevFindings []store.Finding, res resource.Resource, evals []posture.Evaluation, c change.Change) (plan, error) {
+func (d *Detector) plan(ctx context.Context, prev store.ResourceState, prevFindings []store.Finding, res resource.Resource, evals []posture.Evaluation, c change.Change) (plan, error) {
 	var doc json.RawMessage
 	if res.Exists && res.Doc != nil {
 		b, err := json.Marshal(res.Doc)
@@ -75,7 +76,9 @@ func (d *Detector) plan(prev store.ResourceState, prevFindings []store.Finding, 
 			byRule[f.RuleID] = f
 		}
 		for _, id := range p.drift.Opened {
-			findings = append(findings, d.openFinding(key, id, prev, res, evals, cause))
+			f := d.openFinding(key, id, prev, res, evals, cause)
+			f.FixPlan = d.fixPlan(ctx, id, res, doc)
+			findings = append(findings, f)
 		}
 		for _, id := range p.drift.Still {
 			f, ok := byRule[id]
@@ -83,6 +86,9 @@ func (d *Detector) plan(prev store.ResourceState, prevFindings []store.Finding, 
 				f = d.openFinding(key, id, prev, res, evals, cause)
 			}
 			f.LastSeen = res.ObservedAt
+			// The resource may have changed in other ways since: the plan
+			// follows the latest document.
+			f.FixPlan = d.fixPlan(ctx, id, res, doc)
 			findings = append(findings, f)
 		}
 		for _, id := range p.drift.Resolved {
@@ -99,6 +105,25 @@ func (d *Detector) plan(prev store.ResourceState, prevFindings []store.Finding, 
 	p.obs = &store.Observation{State: next, ExpectedRevision: prev.Revision, Findings: findings}
 	p.findings = mergeFindings(prevFindings, findings)
 	return p, nil
+}
+
+// fixPlan says what the rule's remediation action would change on the
+// observed document; empty when there is nothing to plan. A planning error
+// is logged, not fatal: the alert then names the action instead.
+func (d *Detector) fixPlan(ctx context.Context, ruleID string, res resource.Resource, doc []byte) string {
+	if d.opts.Planner == nil || !res.Exists || len(doc) == 0 {
+		return ""
+	}
+	r, ok := d.rules.Rule(ruleID)
+	if !ok || r.Remediation.Action == "" {
+		return ""
+	}
+	plan, err := d.opts.Planner.PlanFix(ctx, r.Remediation.Action, res.Ref, doc)
+	if err != nil {
+		d.log.Warn("plan fix", "rule_id", ruleID, "action", r.Remediation.Action, "resource_id", res.Ref.ID, "error", err)
+		return ""
+	}
+	return plan
 }
 
 // openFinding starts a finding, remembering the rule's settings as they were

@@ -141,6 +141,12 @@ type Finding struct {
 	// resource had not been observed before.
 	Before      map[string]string `json:"before,omitempty"`
 	BeforeKnown bool              `json:"before_known"`
+	// FixPlan says what the rule's remediation action would change on the
+	// resource as last observed (empty when the rule has no action or the
+	// detector has no planner). The detector of the resource's cloud writes
+	// it, so that functions offering or approving fixes from chat can show it
+	// without linking that cloud's remediation code.
+	FixPlan string `json:"fix_plan,omitempty"`
 }
 
 // Observation is one atomic write: the new resource state and the findings
