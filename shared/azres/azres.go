@@ -108,7 +108,9 @@ type SQLServer struct {
 	// FirewallRules are the server's IP firewall rules.
 	FirewallRules []SQLFirewallRule `json:"firewall_rules"`
 	// AuditingEnabled is the server blob auditing policy's state.
-	AuditingEnabled       bool              `json:"auditing_enabled"`
+	AuditingEnabled bool `json:"auditing_enabled"`
+	// AuditingRetentionDays is how long audit logs are kept in the storage
+	// account; 0 means forever (Azure's convention).
 	AuditingRetentionDays int64             `json:"auditing_retention_days"`
 	Tags                  map[string]string `json:"tags"`
 }
@@ -140,13 +142,16 @@ type SQLDatabase struct {
 
 // KeyVault is a Key Vault.
 type KeyVault struct {
-	ID                      string `json:"id"`
-	Name                    string `json:"name"`
-	ResourceGroup           string `json:"resource_group"`
-	Location                string `json:"location"`
-	SoftDeleteEnabled       bool   `json:"soft_delete_enabled"`
-	SoftDeleteRetentionDays int64  `json:"soft_delete_retention_days"`
-	PurgeProtectionEnabled  bool   `json:"purge_protection_enabled"`
+	ID            string `json:"id"`
+	Name          string `json:"name"`
+	ResourceGroup string `json:"resource_group"`
+	Location      string `json:"location"`
+	// SoftDeleteEnabled is enableSoftDelete. The API's null means enabled
+	// (soft delete can no longer be turned off), so fetchers report true
+	// for it; SoftDeleteRetentionDays is 0 when unset, which means 90.
+	SoftDeleteEnabled       bool  `json:"soft_delete_enabled"`
+	SoftDeleteRetentionDays int64 `json:"soft_delete_retention_days"`
+	PurgeProtectionEnabled  bool  `json:"purge_protection_enabled"`
 	// PublicNetworkAccess is Enabled or Disabled ("" when unset).
 	PublicNetworkAccess  string            `json:"public_network_access"`
 	NetworkDefaultAction string            `json:"network_default_action"`
@@ -170,6 +175,9 @@ type DiagnosticSetting struct {
 	// ServiceHealth, Alert, Recommendation, Policy, Autoscale,
 	// ResourceHealth).
 	Categories []string `json:"categories"`
+	// CategoryGroups are the enabled category groups as written (allLogs,
+	// audit); their categories are already in Categories.
+	CategoryGroups []string `json:"category_groups"`
 	// Destinations say where the logs go: a Log Analytics workspace id,
 	// a storage account id, an Event Hub authorization rule id.
 	WorkspaceID      string `json:"workspace_id"`

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/driftwatch/driftwatch/shared/awsres"
+	"github.com/driftwatch/driftwatch/shared/azres"
 	"github.com/driftwatch/driftwatch/shared/posture"
 )
 
@@ -13,17 +14,28 @@ import (
 // realistic document: the per-event CPU the architecture budgets at tens of
 // µs. The documents are fixtures, so they look like what fetchers produce.
 func BenchmarkEvaluate(b *testing.B) {
-	e := builtinEngine(b)
+	aws, azure := catalogues()[0], catalogues()[1]
 	cases := []struct {
-		name, typ, fixture string
+		name         string
+		c            catalogue
+		typ, fixture string
 	}{
-		{"s3_bucket", awsres.TypeS3Bucket, "aws_s3_bucket_policy_not_public/fail-public-get-object.json"},
-		{"security_group", awsres.TypeSecurityGroup, "aws_ec2_sg_no_public_ingress_tcp_22/fail-ssh-ipv6-anywhere.json"},
-		{"iam_user", awsres.TypeIAMUser, "aws_iam_user_access_key_rotated_90d/fail-one-of-two.json"},
-		{"account", awsres.TypeAccount, "aws_cloudtrail_multi_region_trail_logging/pass-one-of-several.json"},
+		{"s3_bucket", aws, awsres.TypeS3Bucket, "aws_s3_bucket_policy_not_public/fail-public-get-object.json"},
+		{"security_group", aws, awsres.TypeSecurityGroup, "aws_ec2_sg_no_public_ingress_tcp_22/fail-ssh-ipv6-anywhere.json"},
+		{"iam_user", aws, awsres.TypeIAMUser, "aws_iam_user_access_key_rotated_90d/fail-one-of-two.json"},
+		{"account", aws, awsres.TypeAccount, "aws_cloudtrail_multi_region_trail_logging/pass-one-of-several.json"},
+		{"azure_storage_account", azure, azres.TypeStorageAccount, "azure_storage_public_network_access_disabled/fail-enabled-selected-networks.json"},
+		{"azure_nsg", azure, azres.TypeNSG, "azure_nsg_no_inbound_ssh_from_internet/fail-shadowed-by-higher-priority-deny.json"},
+		{"azure_subscription", azure, azres.TypeSubscription, "azure_activity_log_diagnostic_setting_categories/pass-split-across-settings.json"},
 	}
+	engines := map[string]*Engine{}
 	for _, c := range cases {
-		f, res := loadFixture(b, filepath.Join(fixtureDir, c.fixture), c.typ)
+		e := engines[c.c.name()]
+		if e == nil {
+			e = c.c.engine(b)
+			engines[c.c.name()] = e
+		}
+		f, res := loadFixture(b, c.c, filepath.Join(c.c.fixtureDir(), c.fixture), c.typ)
 		ec := EvalContext{Now: f.Now, Account: f.Account}
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -44,19 +56,22 @@ func BenchmarkEvaluate(b *testing.B) {
 	}
 }
 
-// BenchmarkCompileBuiltin is the cold-start cost of the catalogue: load the
-// embedded YAML and compile every rule.
+// BenchmarkCompileBuiltin is the cold-start cost of one cloud's catalogue:
+// load the embedded YAML and compile every rule.
 func BenchmarkCompileBuiltin(b *testing.B) {
-	types := awsres.Types()
-	b.ReportAllocs()
-	for b.Loop() {
-		specs, err := Load(Builtin("aws"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := Compile(specs, types); err != nil {
-			b.Fatal(err)
-		}
+	for _, c := range catalogues() {
+		b.Run(c.name(), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				specs, err := Load(Builtin(c.name()))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := Compile(specs, c.types); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
@@ -64,7 +79,8 @@ func BenchmarkCompileBuiltin(b *testing.B) {
 // security group document, as the pipeline does for the after side of an
 // alert: decode the JSON into the Go type, evaluate, format.
 func BenchmarkSettingValues(b *testing.B) {
-	_, res := loadFixture(b, filepath.Join(fixtureDir, "aws_ec2_sg_no_public_ingress_tcp_22/fail-ssh-ipv4-anywhere.json"), awsres.TypeSecurityGroup)
+	c := awsCatalogue()
+	_, res := loadFixture(b, c, filepath.Join(c.fixtureDir(), "aws_ec2_sg_no_public_ingress_tcp_22/fail-ssh-ipv4-anywhere.json"), awsres.TypeSecurityGroup)
 	doc, err := json.Marshal(res.Doc)
 	if err != nil {
 		b.Fatal(err)

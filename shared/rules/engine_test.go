@@ -22,9 +22,10 @@ import (
 	"github.com/driftwatch/driftwatch/shared/resource"
 )
 
-// fixture is one file under testdata/rules/aws/<rule_id>/: a resource
-// document as its awsres struct marshals, the context, and the status the
-// rule must report. The file name starts with the expected status.
+// fixture is one file under testdata/rules/<cloud>/<rule_id>/: a resource
+// document as its awsres or azres struct marshals, the context, and the
+// status the rule must report. The file name starts with the expected
+// status.
 type fixture struct {
 	// Note says what the case is about, for the reader.
 	Note     string            `json:"note"`
@@ -50,8 +51,9 @@ func decodeStrict(data []byte, v any) error {
 	return nil
 }
 
-// loadFixture reads a fixture and builds the resource it describes.
-func loadFixture(t testing.TB, file, typ string) (fixture, resource.Resource) {
+// loadFixture reads a fixture of catalogue c and builds the resource it
+// describes, with the document decoded into the cloud's Go type.
+func loadFixture(t testing.TB, c catalogue, file, typ string) (fixture, resource.Resource) {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -64,14 +66,18 @@ func loadFixture(t testing.TB, file, typ string) (fixture, resource.Resource) {
 	if f.Now.IsZero() {
 		t.Fatalf("%s: now is required", file)
 	}
+	goType, ok := c.types[typ]
+	if !ok {
+		t.Fatalf("%s: resource type %s is not a %s document type", file, typ, c.name())
+	}
 	res := resource.Resource{
-		Ref:        change.ResourceRef{Cloud: change.AWS, Type: typ, ID: "fixture", Account: f.Account["id"]},
+		Ref:        change.ResourceRef{Cloud: c.cloud, Type: typ, ID: "fixture", Account: f.Account["id"]},
 		Exists:     f.Exists,
 		ObservedAt: f.Now,
 		Tags:       f.Tags,
 	}
 	if f.Exists {
-		doc := reflect.New(awsres.Types()[typ])
+		doc := reflect.New(goType)
 		if err := decodeStrict(f.Resource, doc.Interface()); err != nil {
 			t.Fatalf("%s: resource is not a %s document: %v", file, typ, err)
 		}
@@ -82,53 +88,60 @@ func loadFixture(t testing.TB, file, typ string) (fixture, resource.Resource) {
 	return f, res
 }
 
-// TestCatalogue walks the compiled built-in catalogue: every rule has at
-// least one compliant and one non-compliant fixture, and every fixture
-// produces its expected status. The other rules of the same type must not
-// report an error on the same realistic document.
+// TestCatalogue walks each cloud's compiled built-in catalogue: every rule
+// has at least one compliant and one non-compliant fixture, and every
+// fixture produces its expected status. The other rules of the same type
+// must not report an error on the same realistic document.
 func TestCatalogue(t *testing.T) {
-	e := builtinEngine(t)
-	if n := len(e.Rules()); n < 22 {
-		t.Errorf("catalogue has %d rules, want at least 22", n)
-	}
-	for _, r := range e.Rules() {
-		t.Run(r.ID, func(t *testing.T) {
-			files, err := filepath.Glob(filepath.Join(fixtureDir, r.ID, "*.json"))
-			if err != nil {
-				t.Fatal(err)
+	for _, c := range catalogues() {
+		t.Run(c.name(), func(t *testing.T) {
+			e := c.engine(t)
+			if n := len(e.Rules()); n < c.minRules {
+				t.Errorf("catalogue has %d rules, want at least %d", n, c.minRules)
 			}
-			count := map[posture.Status]int{}
-			for _, file := range files {
-				f, res := loadFixture(t, file, r.ResourceType)
-				name := filepath.Base(file)
-				if prefix, _, _ := strings.Cut(name, "-"); prefix != string(f.Expect) {
-					t.Errorf("%s: expect is %q but the file name says %q", name, f.Expect, prefix)
-				}
-				count[f.Expect]++
-				evals := e.Evaluate(res, EvalContext{Now: f.Now, Account: f.Account})
-				found := false
-				for _, ev := range evals {
-					if ev.RuleID == r.ID {
-						found = true
-						if ev.Status != f.Expect {
-							t.Errorf("%s: status %s (%s), want %s", name, ev.Status, ev.Detail, f.Expect)
-						}
-						if ev.Severity != r.Severity {
-							t.Errorf("%s: severity %s, want %s", name, ev.Severity, r.Severity)
-						}
-					} else if ev.Status == posture.Error {
-						t.Errorf("%s: sibling rule %s errors on this document: %s", name, ev.RuleID, ev.Detail)
-					}
-				}
-				if !found {
-					t.Errorf("%s: no evaluation for %s", name, r.ID)
-				}
-				checkSettings(t, e, name, f, res)
-			}
-			if count[posture.Pass] == 0 || count[posture.Fail] == 0 {
-				t.Errorf("want at least one pass and one fail fixture in %s, have %v", filepath.Join(fixtureDir, r.ID), count)
+			for _, r := range e.Rules() {
+				t.Run(r.ID, func(t *testing.T) { checkRuleFixtures(t, c, e, r) })
 			}
 		})
+	}
+}
+
+// checkRuleFixtures evaluates every fixture of rule r.
+func checkRuleFixtures(t *testing.T, c catalogue, e *Engine, r *Rule) {
+	files, err := filepath.Glob(filepath.Join(c.fixtureDir(), r.ID, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[posture.Status]int{}
+	for _, file := range files {
+		f, res := loadFixture(t, c, file, r.ResourceType)
+		name := filepath.Base(file)
+		if prefix, _, _ := strings.Cut(name, "-"); prefix != string(f.Expect) {
+			t.Errorf("%s: expect is %q but the file name says %q", name, f.Expect, prefix)
+		}
+		count[f.Expect]++
+		evals := e.Evaluate(res, EvalContext{Now: f.Now, Account: f.Account})
+		found := false
+		for _, ev := range evals {
+			if ev.RuleID == r.ID {
+				found = true
+				if ev.Status != f.Expect {
+					t.Errorf("%s: status %s (%s), want %s", name, ev.Status, ev.Detail, f.Expect)
+				}
+				if ev.Severity != r.Severity {
+					t.Errorf("%s: severity %s, want %s", name, ev.Severity, r.Severity)
+				}
+			} else if ev.Status == posture.Error {
+				t.Errorf("%s: sibling rule %s errors on this document: %s", name, ev.RuleID, ev.Detail)
+			}
+		}
+		if !found {
+			t.Errorf("%s: no evaluation for %s", name, r.ID)
+		}
+		checkSettings(t, e, name, f, res)
+	}
+	if count[posture.Pass] == 0 || count[posture.Fail] == 0 {
+		t.Errorf("want at least one pass and one fail fixture in %s, have %v", filepath.Join(c.fixtureDir(), r.ID), count)
 	}
 }
 
@@ -162,34 +175,51 @@ func checkSettings(t *testing.T, e *Engine, name string, f fixture, res resource
 	}
 }
 
-// TestFixturesBelongToRules: every directory under testdata/rules/aws is a
-// rule of the catalogue and holds only well-named fixtures, so a renamed
-// rule cannot leave fixtures behind that nothing runs.
+// TestFixturesBelongToRules: every directory under testdata/rules/<cloud>
+// is a rule of that cloud's catalogue and holds only well-named fixtures,
+// so a renamed rule, or a fixture filed under the wrong cloud, cannot be
+// left behind for nothing to run. The only other entries of testdata/rules
+// are the invalid rules, the settings golden file and the README.
 func TestFixturesBelongToRules(t *testing.T) {
-	e := builtinEngine(t)
-	entries, err := os.ReadDir(fixtureDir)
+	known := map[string]bool{"invalid": true, "settings.golden": true, "README.md": true}
+	for _, c := range catalogues() {
+		known[c.name()] = true
+		t.Run(c.name(), func(t *testing.T) {
+			e := c.engine(t)
+			entries, err := os.ReadDir(c.fixtureDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(entries) == 0 {
+				t.Fatal("no fixtures")
+			}
+			for _, d := range entries {
+				if !d.IsDir() {
+					t.Errorf("%s: stray file; fixtures live in a directory named after their rule", d.Name())
+					continue
+				}
+				if _, ok := e.Rule(d.Name()); !ok {
+					t.Errorf("%s: no rule with this id in the %s catalogue", d.Name(), c.name())
+				}
+				files, err := os.ReadDir(filepath.Join(c.fixtureDir(), d.Name()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, f := range files {
+					if !fixtureName.MatchString(f.Name()) {
+						t.Errorf("%s/%s: want <pass|fail|not_applicable|error>-<case>.json", d.Name(), f.Name())
+					}
+				}
+			}
+		})
+	}
+	entries, err := os.ReadDir(testdataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) == 0 {
-		t.Fatal("no fixtures")
-	}
 	for _, d := range entries {
-		if !d.IsDir() {
-			t.Errorf("%s: stray file; fixtures live in a directory named after their rule", d.Name())
-			continue
-		}
-		if _, ok := e.Rule(d.Name()); !ok {
-			t.Errorf("%s: no rule with this id in the catalogue", d.Name())
-		}
-		files, err := os.ReadDir(filepath.Join(fixtureDir, d.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range files {
-			if !fixtureName.MatchString(f.Name()) {
-				t.Errorf("%s/%s: want <pass|fail|not_applicable|error>-<case>.json", d.Name(), f.Name())
-			}
+		if !known[d.Name()] {
+			t.Errorf("%s/%s: neither a cloud with a built-in catalogue nor a known file", testdataDir, d.Name())
 		}
 	}
 }
@@ -197,42 +227,63 @@ func TestFixturesBelongToRules(t *testing.T) {
 // TestCatalogueMetadata holds the built-in rules to the standard custom
 // rules are not held to: every field a reader or the event table needs.
 func TestCatalogueMetadata(t *testing.T) {
-	e := builtinEngine(t)
-	types := awsres.Types()
-	for _, r := range e.Rules() {
-		if want := "catalog/aws/" + r.ID + ".yaml"; r.Source != want {
-			t.Errorf("%s: defined in %s, want %s", r.ID, r.Source, want)
-		}
-		if !strings.HasPrefix(r.ID, "aws_") {
-			t.Errorf("%s: built-in AWS rule ids start with aws_", r.ID)
-		}
-		if _, ok := types[r.ResourceType]; !ok {
-			t.Errorf("%s: resource type %s not in awsres.Types()", r.ID, r.ResourceType)
-		}
-		if len(r.Triggers) == 0 {
-			t.Errorf("%s: no triggers", r.ID)
-		}
-		for _, tr := range r.Triggers {
-			// CloudTrail eventNames are PascalCase API names.
-			if !regexp.MustCompile(`^[A-Z][A-Za-z0-9]+$`).MatchString(tr) {
-				t.Errorf("%s: trigger %q is not a CloudTrail eventName", r.ID, tr)
+	for _, c := range catalogues() {
+		t.Run(c.name(), func(t *testing.T) {
+			e := c.engine(t)
+			for _, r := range e.Rules() {
+				checkRuleMetadata(t, c, r)
 			}
-		}
-		if len(r.Settings) == 0 {
-			t.Errorf("%s: no settings to show", r.ID)
-		}
-		for _, l := range r.Settings {
-			// An alert shows the label and two values on one line.
-			if n := utf8.RuneCountInString(l); n > 30 {
-				t.Errorf("%s: setting label %q has %d characters, keep it to 30", r.ID, l, n)
+			// Every document type is there for a rule to read.
+			for typ := range c.types {
+				if len(e.RulesFor(typ)) == 0 {
+					t.Errorf("resource type %s has no rule", typ)
+				}
 			}
+		})
+	}
+}
+
+func checkRuleMetadata(t *testing.T, c catalogue, r *Rule) {
+	t.Helper()
+	if want := "catalog/" + c.name() + "/" + r.ID + ".yaml"; r.Source != want {
+		t.Errorf("%s: defined in %s, want %s", r.ID, r.Source, want)
+	}
+	if !strings.HasPrefix(r.ID, c.name()+"_") {
+		t.Errorf("%s: built-in %s rule ids start with %s_", r.ID, c.name(), c.name())
+	}
+	if _, ok := c.types[r.ResourceType]; !ok {
+		t.Errorf("%s: resource type %s is not a %s document type", r.ID, r.ResourceType, c.name())
+	}
+	if len(r.Triggers) == 0 {
+		t.Errorf("%s: no triggers", r.ID)
+	}
+	for _, tr := range r.Triggers {
+		if !c.trigger.MatchString(tr) {
+			t.Errorf("%s: trigger %q is not a %s operation name (%s)", r.ID, tr, c.name(), c.trigger)
 		}
-		if len(r.Controls) == 0 {
-			t.Errorf("%s: no framework controls", r.ID)
+	}
+	if a := r.Remediation.Action; a != "" && !strings.HasPrefix(a, c.actionPrefix) {
+		t.Errorf("%s: remediation action %q does not start with %q", r.ID, a, c.actionPrefix)
+	}
+	if len(r.Settings) == 0 {
+		t.Errorf("%s: no settings to show", r.ID)
+	}
+	for _, l := range r.Settings {
+		// An alert shows the label and two values on one line.
+		if n := utf8.RuneCountInString(l); n > 30 {
+			t.Errorf("%s: setting label %q has %d characters, keep it to 30", r.ID, l, n)
 		}
-		if len(strings.Fields(r.Description)) < 12 {
-			t.Errorf("%s: description too short to say why it matters", r.ID)
+	}
+	if len(r.Controls) == 0 {
+		t.Errorf("%s: no framework controls", r.ID)
+	}
+	for _, ctl := range r.Controls {
+		if ctl.Framework == CIS && !strings.HasPrefix(ctl.ID, c.cis) {
+			t.Errorf("%s: CIS control %q is not from the %sbenchmark", r.ID, ctl.ID, c.cis)
 		}
+	}
+	if len(strings.Fields(r.Description)) < 12 {
+		t.Errorf("%s: description too short to say why it matters", r.ID)
 	}
 }
 
@@ -426,7 +477,8 @@ func TestEngineLookups(t *testing.T) {
 // -race); results do not depend on interleaving.
 func TestEvaluateConcurrent(t *testing.T) {
 	e := builtinEngine(t)
-	f, res := loadFixture(t, filepath.Join(fixtureDir, "aws_s3_bucket_acl_no_public_grants", "fail-allusers-read.json"), awsres.TypeS3Bucket)
+	c := awsCatalogue()
+	f, res := loadFixture(t, c, filepath.Join(c.fixtureDir(), "aws_s3_bucket_acl_no_public_grants", "fail-allusers-read.json"), awsres.TypeS3Bucket)
 	ec := EvalContext{Now: f.Now, Account: f.Account}
 	want := e.Evaluate(res, ec)
 	var wg sync.WaitGroup

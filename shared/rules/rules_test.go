@@ -1,33 +1,98 @@
 package rules
 
 import (
+	"path/filepath"
+	"reflect"
+	"regexp"
 	"testing"
 
 	"github.com/driftwatch/driftwatch/shared/awsres"
+	"github.com/driftwatch/driftwatch/shared/azres"
+	"github.com/driftwatch/driftwatch/shared/change"
 )
 
 // Test data shared by the package's tests lives at the repository root.
 const (
-	fixtureDir = "../../testdata/rules/aws"
-	invalidDir = "../../testdata/rules/invalid"
+	testdataDir = "../../testdata/rules"
+	invalidDir  = testdataDir + "/invalid"
 )
 
-// builtinSpecs loads the embedded catalogue or stops the test.
-func builtinSpecs(tb testing.TB) []Spec {
+// catalogue is one cloud's built-in catalogue as the tests see it: the
+// document types it compiles against and what its rules must look like.
+type catalogue struct {
+	cloud change.Cloud
+	// types are the cloud's document types (awsres.Types(), azres.Types()).
+	types map[string]reflect.Type
+	// minRules is the size the catalogue must not fall below.
+	minRules int
+	// trigger matches the cloud's audit-log operation names: CloudTrail
+	// eventNames for AWS, ARM operation names for Azure.
+	trigger *regexp.Regexp
+	// actionPrefix starts every remediation action name of the cloud
+	// ("" when the cloud's action names have no common prefix).
+	actionPrefix string
+	// cis starts every CIS control id: the cloud's benchmark.
+	cis string
+}
+
+// catalogues lists every cloud with a built-in catalogue, in the order
+// the settings golden file lists them.
+func catalogues() []catalogue {
+	return []catalogue{
+		{
+			cloud:    change.AWS,
+			types:    awsres.Types(),
+			minRules: 22,
+			// CloudTrail eventNames are PascalCase API names.
+			trigger: regexp.MustCompile(`^[A-Z][A-Za-z0-9]+$`),
+			cis:     "CIS AWS ",
+		},
+		{
+			cloud:    change.Azure,
+			types:    azres.Types(),
+			minRules: 12,
+			// ARM operations as the Activity Log and Event Grid write them:
+			// Microsoft.<Provider>/<type>[/<type>...]/<write|delete|action>.
+			trigger:      regexp.MustCompile(`^Microsoft\.[A-Z][A-Za-z]+(/[a-z][A-Za-z]+)+/(write|delete|action)$`),
+			actionPrefix: "azure_",
+			cis:          "CIS Azure ",
+		},
+	}
+}
+
+// awsCatalogue is the AWS entry of catalogues, for the tests that exercise
+// the engine on AWS documents.
+func awsCatalogue() catalogue { return catalogues()[0] }
+
+// name is the catalogue's folder name: "aws", "azure".
+func (c catalogue) name() string { return string(c.cloud) }
+
+// fixtureDir is where the catalogue's rule fixtures live.
+func (c catalogue) fixtureDir() string { return filepath.Join(testdataDir, c.name()) }
+
+// specs loads the embedded catalogue of c or stops the test.
+func (c catalogue) specs(tb testing.TB) []Spec {
 	tb.Helper()
-	specs, err := Load(Builtin("aws"))
+	specs, err := Load(Builtin(c.name()))
 	if err != nil {
-		tb.Fatalf("Load(Builtin(\"aws\")): %v", err)
+		tb.Fatalf("Load(Builtin(%q)): %v", c.name(), err)
 	}
 	return specs
 }
 
-// builtinEngine compiles the embedded catalogue or stops the test.
-func builtinEngine(tb testing.TB) *Engine {
+// engine compiles the embedded catalogue of c with its own types or stops
+// the test.
+func (c catalogue) engine(tb testing.TB) *Engine {
 	tb.Helper()
-	e, err := Compile(builtinSpecs(tb), awsres.Types())
+	e, err := Compile(c.specs(tb), c.types)
 	if err != nil {
-		tb.Fatalf("Compile(builtin): %v", err)
+		tb.Fatalf("Compile(Builtin(%q)): %v", c.name(), err)
 	}
 	return e
 }
+
+// builtinSpecs loads the embedded AWS catalogue or stops the test.
+func builtinSpecs(tb testing.TB) []Spec { return awsCatalogue().specs(tb) }
+
+// builtinEngine compiles the embedded AWS catalogue or stops the test.
+func builtinEngine(tb testing.TB) *Engine { return awsCatalogue().engine(tb) }

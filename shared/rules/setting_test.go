@@ -24,31 +24,34 @@ var update = flag.Bool("update", false, "rewrite testdata/rules/settings.golden"
 
 const settingsGolden = "../../testdata/rules/settings.golden"
 
-// TestSettingsGolden writes what an alert will show for each built-in rule:
-// the settings of the rule's first compliant fixture as before and of its
-// first non-compliant one as after (deleted resources have no settings, so
-// only fixtures of existing resources count). Reviewers read the diff of
-// the golden file to judge a change to a rule's settings.
+// TestSettingsGolden writes what an alert will show for each built-in rule
+// of every cloud, AWS first: the settings of the rule's first compliant
+// fixture as before and of its first non-compliant one as after (deleted
+// resources have no settings, so only fixtures of existing resources
+// count). Reviewers read the diff of the golden file to judge a change to a
+// rule's settings.
 func TestSettingsGolden(t *testing.T) {
-	e := builtinEngine(t)
 	var b strings.Builder
 	b.WriteString("# What alerts show for each built-in rule: label: before → after, the\n" +
 		"# settings of its first pass fixture and of its first fail fixture.\n" +
 		"# Regenerate: go test ./rules/ -run TestSettingsGolden -update\n")
-	for _, r := range e.Rules() {
-		before, beforeFile := firstFixtureSettings(t, e, r, "pass-")
-		after, afterFile := firstFixtureSettings(t, e, r, "fail-")
-		if afterFile == "" {
-			t.Errorf("%s: no fail fixture of an existing resource", r.ID)
-			continue
-		}
-		fmt.Fprintf(&b, "\n%s (%s → %s)\n", r.ID, beforeFile, afterFile)
-		for i, s := range after {
-			was := "(not observed)"
-			if before != nil {
-				was = before[i].Value
+	for _, c := range catalogues() {
+		e := c.engine(t)
+		for _, r := range e.Rules() {
+			before, beforeFile := firstFixtureSettings(t, c, e, r, "pass-")
+			after, afterFile := firstFixtureSettings(t, c, e, r, "fail-")
+			if afterFile == "" {
+				t.Errorf("%s: no fail fixture of an existing resource", r.ID)
+				continue
 			}
-			fmt.Fprintf(&b, "  %s: %s → %s\n", s.Label, was, s.Value)
+			fmt.Fprintf(&b, "\n%s (%s → %s)\n", r.ID, beforeFile, afterFile)
+			for i, s := range after {
+				was := "(not observed)"
+				if before != nil {
+					was = before[i].Value
+				}
+				fmt.Fprintf(&b, "  %s: %s → %s\n", s.Label, was, s.Value)
+			}
 		}
 	}
 	got := b.String()
@@ -68,14 +71,14 @@ func TestSettingsGolden(t *testing.T) {
 
 // firstFixtureSettings evaluates the rule's settings on its first fixture
 // whose name starts with prefix and whose resource exists.
-func firstFixtureSettings(t *testing.T, e *Engine, r *Rule, prefix string) ([]Setting, string) {
+func firstFixtureSettings(t *testing.T, c catalogue, e *Engine, r *Rule, prefix string) ([]Setting, string) {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(fixtureDir, r.ID, prefix+"*.json"))
+	files, err := filepath.Glob(filepath.Join(c.fixtureDir(), r.ID, prefix+"*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, file := range files {
-		f, res := loadFixture(t, file, r.ResourceType)
+		f, res := loadFixture(t, c, file, r.ResourceType)
 		if !f.Exists {
 			continue
 		}
@@ -341,37 +344,47 @@ func TestFormatValue(t *testing.T) {
 	}
 }
 
-// FuzzSettingValues feeds documents to every rule's settings: whatever the
-// bytes, SettingValues must not panic, and a document it accepts must give
-// one value per setting and the same values once re-encoded the way the
-// pipeline stores documents.
+// FuzzSettingValues feeds documents to every built-in rule's settings, of
+// every cloud: whatever the bytes, SettingValues must not panic, and a
+// document it accepts must give one value per setting and the same values
+// once re-encoded the way the pipeline stores documents.
 func FuzzSettingValues(f *testing.F) {
-	e := builtinEngine(f)
-	all := e.Rules()
-	for i, r := range all {
-		files, err := filepath.Glob(filepath.Join(fixtureDir, r.ID, "*.json"))
-		if err != nil {
-			f.Fatal(err)
-		}
-		for _, file := range files {
-			data, err := os.ReadFile(file)
+	// One entry per built-in rule of every cloud, with what it needs to
+	// decode its documents; the fuzzer picks one by index.
+	type target struct {
+		e     *Engine
+		r     *Rule
+		types map[string]reflect.Type
+	}
+	var all []target
+	for _, c := range catalogues() {
+		e := c.engine(f)
+		for _, r := range e.Rules() {
+			files, err := filepath.Glob(filepath.Join(c.fixtureDir(), r.ID, "*.json"))
 			if err != nil {
 				f.Fatal(err)
 			}
-			var fx fixture
-			if err := decodeStrict(data, &fx); err != nil {
-				f.Fatal(err)
+			for _, file := range files {
+				data, err := os.ReadFile(file)
+				if err != nil {
+					f.Fatal(err)
+				}
+				var fx fixture
+				if err := decodeStrict(data, &fx); err != nil {
+					f.Fatal(err)
+				}
+				f.Add(uint16(len(all)), []byte(fx.Resource))
 			}
-			f.Add(uint8(i), []byte(fx.Resource))
+			all = append(all, target{e: e, r: r, types: c.types})
 		}
 	}
-	f.Add(uint8(0), []byte(`{"truncated":true,"bytes":1}`))
-	f.Add(uint8(0), []byte(`null`))
+	f.Add(uint16(0), []byte(`{"truncated":true,"bytes":1}`))
+	f.Add(uint16(0), []byte(`null`))
 	ec := EvalContext{Now: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC), Account: map[string]string{"id": "123456789012"}}
-	docTypes := awsres.Types()
-	f.Fuzz(func(t *testing.T, ruleIdx uint8, doc []byte) {
-		r := all[int(ruleIdx)%len(all)]
-		got, err := e.SettingValuesAt(r.ID, doc, ec, nil)
+	f.Fuzz(func(t *testing.T, idx uint16, doc []byte) {
+		tg := all[int(idx)%len(all)]
+		r := tg.r
+		got, err := tg.e.SettingValuesAt(r.ID, doc, ec, nil)
 		if err != nil || got == nil {
 			return
 		}
@@ -383,7 +396,7 @@ func FuzzSettingValues(f *testing.F) {
 				t.Fatalf("%s: setting %d labelled %q, want %q", r.ID, i, s.Label, r.Settings[i])
 			}
 		}
-		v, err := decodeDoc([]byte(strings.TrimSpace(string(doc))), docTypes[r.ResourceType])
+		v, err := decodeDoc([]byte(strings.TrimSpace(string(doc))), tg.types[r.ResourceType])
 		if err != nil {
 			t.Fatalf("%s: SettingValues accepted a document decodeDoc rejects: %v", r.ID, err)
 		}
@@ -391,7 +404,7 @@ func FuzzSettingValues(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got2, err := e.SettingValuesAt(r.ID, again, ec, nil)
+		got2, err := tg.e.SettingValuesAt(r.ID, again, ec, nil)
 		if err != nil || !slices.Equal(got, got2) {
 			t.Fatalf("%s: re-encoded document gives %q (%v), want %q", r.ID, got2, err, got)
 		}
