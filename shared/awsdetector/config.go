@@ -4,12 +4,8 @@
 package awsdetector
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"maps"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -94,32 +90,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.SlackAPIURL != "" && !strings.HasSuffix(c.SlackAPIURL, "/") {
 		c.SlackAPIURL += "/"
 	}
-	if v := getenv("DRIFTWATCH_ACCOUNTS"); strings.TrimSpace(v) != "" {
-		dec := json.NewDecoder(strings.NewReader(v))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&c.Accounts); err != nil {
-			return Config{}, fmt.Errorf("DRIFTWATCH_ACCOUNTS: %w", err)
-		}
-		// Decode reads one value; without this, a second object pasted after
-		// the first would be silently ignored.
-		if _, err := dec.Token(); err != io.EOF {
-			return Config{}, fmt.Errorf("DRIFTWATCH_ACCOUNTS: unexpected data after the JSON object")
-		}
-		// Alerts and rule scope look accounts up by id: an entry keyed by a
-		// name would silently never match.
-		for _, id := range slices.Sorted(maps.Keys(c.Accounts)) {
-			if lower := strings.ToLower(id); lower != id && isSubscriptionID(lower) {
-				// The store keys subscriptions in lower case; the portal
-				// shows them either way.
-				c.Accounts[lower] = c.Accounts[id]
-				delete(c.Accounts, id)
-				continue
-			}
-			if !isAccountID(id) && !isSubscriptionID(id) {
-				return Config{}, fmt.Errorf("DRIFTWATCH_ACCOUNTS: %q is neither a 12-digit AWS account id nor an Azure subscription id (a lower-case GUID)", id)
-			}
-		}
+	accounts, err := pipeline.ParseAccounts(getenv("DRIFTWATCH_ACCOUNTS"))
+	if err != nil {
+		return Config{}, fmt.Errorf("DRIFTWATCH_ACCOUNTS: %w", err)
 	}
+	c.Accounts = accounts
 	if v := strings.TrimSpace(getenv("DRIFTWATCH_S3_PATH_STYLE")); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -133,43 +108,6 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	return c, nil
-}
-
-// isAccountID reports whether id has the form of an AWS account id: exactly
-// twelve decimal digits.
-func isAccountID(id string) bool {
-	if len(id) != 12 {
-		return false
-	}
-	for _, r := range id {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// isSubscriptionID reports whether id has the form of an Azure subscription
-// id as the posture store keys it: a lower-case GUID
-// (00000000-0000-0000-0000-000000000000). The interactivity function names
-// every cloud's accounts from the same table.
-func isSubscriptionID(id string) bool {
-	if len(id) != 36 {
-		return false
-	}
-	for i, r := range id {
-		switch i {
-		case 8, 13, 18, 23:
-			if r != '-' {
-				return false
-			}
-		default:
-			if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // LogValue keeps the Slack token out of logs should anyone log the whole
