@@ -114,15 +114,17 @@ type Policy struct {
 	acceptRiskMax  time.Duration
 	matchEmail     bool
 
-	approvers   []approverEntry
-	rules       map[string]ruleSetting
-	overrides   []override
-	highRisk    map[string]bool
-	windows     map[string]*window
-	autoWindows []string
-	rate        RateLimit
-	optOut      map[string]string
-	identities  map[string][]string
+	approvers []approverEntry
+	rules     map[string]ruleSetting
+	overrides []override
+	highRisk  map[string]bool
+	// irreversible actions are high risk whatever the file says.
+	irreversible map[string]bool
+	windows      map[string]*window
+	autoWindows  []string
+	rate         RateLimit
+	optOut       map[string]string
+	identities   map[string][]string
 
 	// refs are the rule ids and action names the file names, for
 	// CheckReferences.
@@ -245,6 +247,18 @@ type Decision struct {
 // refused; Authorize only decides who, not whether.
 func (d Decision) Fixable() bool { return d.Mode == Approve || d.Mode == Auto }
 
+// MarkIrreversible makes actions whose change cannot be undone high risk
+// (two approvers, never automatic) whatever the policy file says. The rule
+// catalogue declares them (remediation.irreversible).
+func (p *Policy) MarkIrreversible(actions ...string) {
+	if p.irreversible == nil {
+		p.irreversible = map[string]bool{}
+	}
+	for _, a := range actions {
+		p.irreversible[a] = true
+	}
+}
+
 // Decide applies the policy to one failing rule on one resource.
 func (p *Policy) Decide(in Input) Decision {
 	d := Decision{
@@ -253,8 +267,11 @@ func (p *Policy) Decide(in Input) Decision {
 		Approvers:         p.approversFor(in.Severity, in.Account),
 	}
 	mode, modeSrc, two, twoSrc := p.configured(in)
-	highRisk := in.Action != "" && p.highRisk[in.Action]
+	highRisk := in.Action != "" && (p.highRisk[in.Action] || p.irreversible[in.Action])
 	switch {
+	case in.Action != "" && p.irreversible[in.Action]:
+		d.RequiredApprovals = 2
+		twoSrc = fmt.Sprintf("action %s cannot be undone", in.Action)
 	case highRisk:
 		d.RequiredApprovals = 2
 		twoSrc = fmt.Sprintf("action %s is high risk", in.Action)
@@ -279,7 +296,11 @@ func (p *Policy) Decide(in Input) Decision {
 		return d
 	case mode == Auto && highRisk:
 		d.Mode = Approve
-		d.Reason = fmt.Sprintf("auto (set by %s) does not apply: action %s is high risk and always needs two approvers, so it falls back to approve", modeSrc, in.Action)
+		what := "is high risk"
+		if p.irreversible[in.Action] {
+			what = "cannot be undone"
+		}
+		d.Reason = fmt.Sprintf("auto (set by %s) does not apply: action %s %s and always needs two approvers, so it falls back to approve", modeSrc, in.Action, what)
 	case mode == Auto:
 		if w := p.activeWindow(in.Now); w != "" {
 			d.Mode = Auto

@@ -443,3 +443,28 @@ func BenchmarkDecide(b *testing.B) {
 		p.Decide(in)
 	}
 }
+
+// An action the catalogue declares irreversible is high risk even when the
+// policy file does not list it: never automatic, two approvers, and the
+// reason says why.
+func TestIrreversibleActions(t *testing.T) {
+	p := loadExample(t)
+	in := Input{RuleID: "azure_keyvault_soft_delete_and_purge_protection", Action: "azure_keyvault_enable_purge_protection",
+		Severity: posture.High, Account: sandboxAccount, Now: tueNightMadrid}
+	if d := p.Decide(in); d.Mode != Auto || d.RequiredApprovals != 1 {
+		t.Fatalf("before marking: %+v (the sandbox override makes everything auto)", d)
+	}
+	p.MarkIrreversible("azure_keyvault_enable_purge_protection")
+	want := Decision{Mode: Approve, Approvers: platformLead, RequiredApprovals: 2, ApprovalExpiry: 24 * time.Hour,
+		Reason: `auto (set by override "sandbox-auto") does not apply: action azure_keyvault_enable_purge_protection cannot be undone and always needs two approvers, so it falls back to approve; needs two distinct approvers (action azure_keyvault_enable_purge_protection cannot be undone)`}
+	if got := p.Decide(in); !reflect.DeepEqual(got, want) {
+		t.Errorf("Decide =\n%+v\nwant\n%+v", got, want)
+	}
+	// Default (no file) alerts only; marking changes nothing there but the
+	// approvals a later policy would need.
+	d := Default()
+	d.MarkIrreversible("azure_keyvault_enable_purge_protection")
+	if got := d.Decide(in); got.Mode != Alert || got.RequiredApprovals != 2 {
+		t.Errorf("default policy: %+v", got)
+	}
+}

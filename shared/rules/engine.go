@@ -268,8 +268,9 @@ func compileRule(s *Spec, envs map[string]*cel.Env, docTypes map[string]reflect.
 		Settings:     labels,
 		Controls:     orderedControls(s.Controls),
 		Remediation: Remediation{
-			Action:   s.Remediation.Action,
-			Guidance: strings.TrimSpace(s.Remediation.Guidance),
+			Action:       s.Remediation.Action,
+			Guidance:     strings.TrimSpace(s.Remediation.Guidance),
+			Irreversible: s.Remediation.Irreversible,
 		},
 		Triggers: slices.Clone(s.Triggers),
 		Source:   s.Source,

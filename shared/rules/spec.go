@@ -63,6 +63,10 @@ type Remediation struct {
 	Action string `yaml:"action"`
 	// Guidance says what to do by hand, in one paragraph.
 	Guidance string `yaml:"guidance"`
+	// Irreversible says the action's change cannot be undone (the cloud
+	// refuses to revert it). Governance then treats the action as high
+	// risk whatever the policy file says: never automatic, two approvers.
+	Irreversible bool `yaml:"irreversible"`
 }
 
 // SettingSpec is one entry of a rule's settings. In YAML it is either a
@@ -462,6 +466,9 @@ func (s *Spec) validate() error {
 	}
 	if strings.TrimSpace(s.Remediation.Guidance) == "" {
 		return s.errAt("remediation.guidance", "required")
+	}
+	if s.Remediation.Irreversible && s.Remediation.Action == "" {
+		return s.errAt("remediation.irreversible", "only an action can be irreversible: the rule has none")
 	}
 	clear(seen)
 	for i, t := range s.Triggers {

@@ -23,6 +23,7 @@ func TestInvalidRules(t *testing.T) {
 	}{
 		{"unknown_field.yaml", `unknown_field.yaml:6: unknown field "colour"`},
 		{"unknown_remediation_field.yaml", `unknown_remediation_field.yaml:12: remediation: unknown field "automatic"`},
+		{"irreversible_without_action.yaml", `irreversible_without_action.yaml:12: remediation.irreversible: only an action can be irreversible: the rule has none`},
 		{"bad_severity.yaml", `bad_severity.yaml:5: severity: unknown severity "urgent" (want critical, high, medium, low or informational)`},
 		{"non_bool_condition.yaml", `non_bool_condition.yaml:6: condition: must be a bool expression, not string`},
 		{"unknown_cel_field.yaml", `unknown_cel_field.yaml:6: condition: 1:9: undefined field 'versioning'`},

@@ -121,7 +121,8 @@ func Compile(clouds []change.Cloud, dir string, disabled []string) (*rules.Engin
 }
 
 // LoadPolicy reads the governance policy file; without one, nothing is
-// fixed from chat (governance.Default). Every rule id the file mentions
+// fixed from chat (governance.Default). The actions rules declare
+// irreversible are high risk whatever the file says. Every rule id the file mentions
 // must name a rule of some cloud (built-in or in dir), and every action
 // name an action of actions or one that some rule offers.
 func LoadPolicy(path, dir string, actions remediation.Catalog) (*governance.Policy, error) {
@@ -141,6 +142,9 @@ func LoadPolicy(path, dir string, actions remediation.Catalog) (*governance.Poli
 		ruleIDs = append(ruleIDs, s.ID)
 		if s.Remediation.Action != "" {
 			names = append(names, s.Remediation.Action)
+		}
+		if s.Remediation.Irreversible {
+			p.MarkIrreversible(s.Remediation.Action)
 		}
 	}
 	names = append(names, slices.Collect(maps.Keys(actions))...)

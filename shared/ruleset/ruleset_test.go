@@ -11,6 +11,7 @@ import (
 	"github.com/driftwatch/driftwatch/shared/awsres"
 	"github.com/driftwatch/driftwatch/shared/azres"
 	"github.com/driftwatch/driftwatch/shared/change"
+	"github.com/driftwatch/driftwatch/shared/governance"
 	"github.com/driftwatch/driftwatch/shared/remediation"
 	"github.com/driftwatch/driftwatch/shared/rules"
 	"github.com/driftwatch/driftwatch/shared/ruleset"
@@ -197,5 +198,28 @@ func TestConsoleURLByCloud(t *testing.T) {
 	}
 	if got := ruleset.ConsoleURL(change.ResourceRef{Cloud: change.GCP}); got != "" {
 		t.Errorf("gcp = %q", got)
+	}
+}
+
+// The catalogue's irreversible actions need two approvers and never run
+// automatically, whatever the policy file says.
+func TestLoadPolicyMarksIrreversibleActions(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "shared-key.yaml", strings.Replace(azureRule, "  action: acme_storage_disable_shared_key\n", "  action: acme_storage_disable_shared_key\n  irreversible: true\n", 1))
+	p, err := ruleset.LoadPolicy("", dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := p.Decide(governance.Input{RuleID: "acme_storage_no_shared_key", Action: "acme_storage_disable_shared_key", Severity: "medium"})
+	if d.RequiredApprovals != 2 {
+		t.Errorf("irreversible custom action: %+v", d)
+	}
+	d = p.Decide(governance.Input{RuleID: "azure_keyvault_soft_delete_and_purge_protection", Action: "azure_keyvault_enable_purge_protection", Severity: "high"})
+	if d.RequiredApprovals != 2 {
+		t.Errorf("built-in purge protection: %+v", d)
+	}
+	d = p.Decide(governance.Input{RuleID: "azure_storage_min_tls_1_2", Action: "azure_storage_min_tls_1_2", Severity: "medium"})
+	if d.RequiredApprovals != 1 {
+		t.Errorf("a reversible action: %+v", d)
 	}
 }
