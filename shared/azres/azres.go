@@ -148,7 +148,9 @@ type KeyVault struct {
 	Location      string `json:"location"`
 	// SoftDeleteEnabled is enableSoftDelete. The API's null means enabled
 	// (soft delete can no longer be turned off), so fetchers report true
-	// for it; SoftDeleteRetentionDays is 0 when unset, which means 90.
+	// for it. SoftDeleteRetentionDays is the effective retention: azfetch
+	// reports 90 when the API leaves it unset; a 0 in a document also
+	// means 90.
 	SoftDeleteEnabled       bool  `json:"soft_delete_enabled"`
 	SoftDeleteRetentionDays int64 `json:"soft_delete_retention_days"`
 	PurgeProtectionEnabled  bool  `json:"purge_protection_enabled"`
