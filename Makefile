@@ -14,7 +14,7 @@ HOSTARCH   := $(shell $(GO) env GOARCH)
 # locally (make demo). Pinned; built from the Go module proxy.
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE        := $(TOOLS)/aws-lambda-rie
-PKGS       := ./shared/... ./functions/aws/...
+PKGS       := ./shared/... ./functions/aws/... ./functions/azure/...
 FUNCTIONS  := detector remediator interactivity
 # The remediation governance policy packaged with the functions (make package).
 GOVERNANCE_FILE ?= $(ROOT)/testdata/governance/example.yaml

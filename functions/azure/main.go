@@ -51,7 +51,7 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger) erro
 	// One Entra application receives both routes' deliveries
 	// (infra/azure); its keys are fetched on the first delivery, not at
 	// cold start.
-	auth, err := azfunc.EntraFromEnv(getenv, &azfunc.KeySetOptions{Logger: log})
+	auth, err := azfunc.AuthFromEnv(getenv, &azfunc.KeySetOptions{Logger: log})
 	if err != nil {
 		return err
 	}

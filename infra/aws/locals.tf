@@ -15,3 +15,9 @@ locals {
 
   table_name = "${var.name_prefix}-posture"
 }
+
+locals {
+  # Known before the role exists, so that infra/azure can be applied first
+  # (README, "Azure").
+  azure_function_role_name = "${var.name_prefix}-azure-function"
+}

@@ -35,3 +35,13 @@ output "dead_letter_queue_urls" {
     remediator = aws_sqs_queue.remediator_dlq.url
   }
 }
+
+output "azure_function_role_arn" {
+  description = "The role the Azure function assumes (infra/azure variable aws_role_arn). Known before it exists: it is created once azure_function is set."
+  value       = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:role/${local.azure_function_role_name}"
+}
+
+output "interactivity_role_arn" {
+  description = "The Slack interactivity function's role (infra/azure variable aws_interactivity_role_arn): the subject Entra trusts to publish Azure remediation requests."
+  value       = aws_iam_role.interactivity.arn
+}

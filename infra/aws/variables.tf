@@ -124,3 +124,23 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "azure_function" {
+  description = "The Azure function (infra/azure) that may assume the role azure_function_role_arn with its managed identity's token: tenant_id, audience (aws_token_audience) and principal_id (identity_principal_id), all infra/azure outputs. null (the default) creates no Azure trust at all."
+  type = object({
+    tenant_id    = string
+    audience     = string
+    principal_id = string
+  })
+  default = null
+
+  validation {
+    # can() and try(): a null object has no attributes to read.
+    condition = var.azure_function == null || (
+      can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.azure_function.tenant_id)) &&
+      can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.azure_function.principal_id)) &&
+      try(length(var.azure_function.audience) > 0, false)
+    )
+    error_message = "azure_function needs the tenant GUID, the token audience and the managed identity's principal GUID (infra/azure outputs tenant_id, aws_token_audience, identity_principal_id)."
+  }
+}

@@ -447,13 +447,8 @@ var errUnnamed = errors.New("the target names no")
 // one must be refused rather than half-restored.
 func (a *action[D, S, C]) decode(raw json.RawMessage) (snapshot[S], error) {
 	var s snapshot[S]
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
+	if err := remediation.DecodeSnapshot(raw, &s); err != nil {
 		return s, fmt.Errorf("%w: %s: %v", ErrSnapshot, a.name, err)
-	}
-	if dec.More() {
-		return s, fmt.Errorf("%w: %s: data after the snapshot", ErrSnapshot, a.name)
 	}
 	switch {
 	case s.Action != a.name:

@@ -9,6 +9,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+
+	"github.com/driftwatch/driftwatch/shared/azres"
 )
 
 // The resource provider namespaces of the ARM SDK packages the Fetcher uses.
@@ -94,53 +96,8 @@ func (p declaredOnly) Do(req *policy.Request) (*http.Response, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s %q (%s %s)", errUndeclared, p.client, api, raw.Method, raw.URL.Path)
 	}
-	if got := rbacAction(raw.Method, raw.URL.Path); !strings.EqualFold(got, declared) {
+	if got := azres.RBACAction(raw.Method, raw.URL.Path); !strings.EqualFold(got, declared) {
 		return nil, fmt.Errorf("%w: %s is authorised by %s, declared %s", errUndeclared, api, got, declared)
 	}
 	return req.Next()
-}
-
-// rbacAction derives the RBAC action ARM checks for a request the way ARM
-// does: the resource type chain after the last "providers" segment (the
-// namespace, then type/name pairs) and the HTTP verb. A path without
-// "providers" addresses Microsoft.Resources (subscriptions, resource
-// groups). It returns "" for a path it cannot read.
-func rbacAction(method, path string) string {
-	segs := strings.FieldsFunc(path, func(r rune) bool { return r == '/' })
-	namespace, rest := "Microsoft.Resources", segs
-	for i := len(segs) - 1; i >= 0; i-- {
-		if strings.EqualFold(segs[i], "providers") {
-			if i+1 >= len(segs) {
-				return ""
-			}
-			namespace, rest = segs[i+1], segs[i+2:]
-			break
-		}
-	}
-	verb := ""
-	switch method {
-	case http.MethodGet, http.MethodHead:
-		verb = "read"
-	case http.MethodPut, http.MethodPatch:
-		verb = "write"
-	case http.MethodDelete:
-		verb = "delete"
-	case http.MethodPost:
-		// A POST names its action after the resource: .../vaults/v1/keys/action.
-		if len(rest)%2 == 0 {
-			return ""
-		}
-		verb = rest[len(rest)-1] + "/action"
-		rest = rest[:len(rest)-1]
-	default:
-		return ""
-	}
-	if len(rest) == 0 {
-		return ""
-	}
-	parts := []string{namespace}
-	for i := 0; i < len(rest); i += 2 {
-		parts = append(parts, rest[i])
-	}
-	return strings.Join(parts, "/") + "/" + verb
 }

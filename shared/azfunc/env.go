@@ -21,7 +21,38 @@ const (
 	// comma-separated, are accepted (a v2.0 token's aud is always the
 	// client id).
 	EnvEntraAudience = "DRIFTWATCH_EVENTGRID_AUDIENCE"
+	// EnvSecret, instead of the Entra variables, authenticates deliveries
+	// by a shared secret (Event Grid's "code" query parameter on the
+	// webhook URL); two, comma-separated, while rotating. Entra tokens are
+	// the default and what infra/azure deploys; the secret is for hosts
+	// without an Entra application and for local runs.
+	EnvSecret = "DRIFTWATCH_EVENTGRID_SECRET"
 )
+
+// AuthFromEnv returns the authenticator of both routes: a shared secret
+// when EnvSecret is set, otherwise Event Grid's Entra token
+// (EntraFromEnv). Setting both is an error: one of them would be silently
+// ignored.
+func AuthFromEnv(getenv func(string) string, opts *KeySetOptions) (Authenticator, error) {
+	secret := strings.TrimSpace(getenv(EnvSecret))
+	if secret == "" {
+		return EntraFromEnv(getenv, opts)
+	}
+	if strings.TrimSpace(getenv(EnvEntraTenant)) != "" {
+		return nil, fmt.Errorf("set only one of %s and %s", EnvSecret, EnvEntraTenant)
+	}
+	var secrets []string
+	for _, s := range strings.Split(secret, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			secrets = append(secrets, s)
+		}
+	}
+	a, err := NewSharedSecret(secrets, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", EnvSecret, err)
+	}
+	return a, nil
+}
 
 // Event Grid's identity in its Entra-authenticated deliveries (public
 // cloud), as Microsoft's set-up scripts for secure webhook delivery name

@@ -121,3 +121,32 @@ func TestEntraFromEnv(t *testing.T) {
 		t.Errorf("%d metadata and %d JWKS fetches, want one of each", m, j)
 	}
 }
+
+// A shared secret replaces the Entra variables; both at once, or a weak
+// secret, is refused.
+func TestAuthFromEnv(t *testing.T) {
+	const secret = "a-long-enough-delivery-secret"
+	a, err := azfunc.AuthFromEnv(env(map[string]string{azfunc.EnvSecret: " old-but-still-long-secret , " + secret}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		code string
+		ok   bool
+	}{{secret, true}, {"old-but-still-long-secret", true}, {"a-long-enough-delivery-secreT", false}, {"", false}} {
+		r, _ := http.NewRequest(http.MethodPost, "http://h/api/resource-events?code="+url.QueryEscape(tt.code), nil)
+		if err := a.Authenticate(r); (err == nil) != tt.ok {
+			t.Errorf("code %q: %v", tt.code, err)
+		}
+	}
+	if _, err := azfunc.AuthFromEnv(env(map[string]string{azfunc.EnvSecret: secret, azfunc.EnvEntraTenant: tenantID}), nil); err == nil ||
+		err.Error() != "set only one of DRIFTWATCH_EVENTGRID_SECRET and DRIFTWATCH_EVENTGRID_TENANT" {
+		t.Errorf("both: %v", err)
+	}
+	if _, err := azfunc.AuthFromEnv(env(map[string]string{azfunc.EnvSecret: "short"}), nil); !errors.Is(err, azfunc.ErrWeakSecret) {
+		t.Errorf("weak secret: %v", err)
+	}
+	if _, err := azfunc.AuthFromEnv(env(nil), nil); err == nil || err.Error() != "DRIFTWATCH_EVENTGRID_TENANT is not set: the Entra tenant issuing Event Grid's delivery tokens" {
+		t.Errorf("neither: %v", err)
+	}
+}

@@ -186,37 +186,103 @@ func checkEnv(t *testing.T, m *tfModule, fn *hclsyntax.Block, s functionSpec) {
 		if a == nil {
 			t.Fatalf("aws_lambda_function.%s: environment has no variables", s.name)
 		}
-		obj, ok := a.Expr.(*hclsyntax.ObjectConsExpr)
-		if !ok {
-			t.Fatalf("aws_lambda_function.%s: environment.variables must be a literal map, so that its names can be checked", s.name)
-		}
-		for _, item := range obj.Items {
-			k, diags := item.KeyExpr.Value(nil)
-			if diags.HasErrors() || k.Type() != cty.String {
-				t.Fatalf("aws_lambda_function.%s: environment key at %s is not a literal name", s.name, item.KeyExpr.Range())
-			}
-			env[k.AsString()] = item.ValueExpr
-		}
+		env = literalMap(t, "aws_lambda_function."+s.name+": environment.variables", a.Expr)
 	}
+	checkEnvMap(t, m, env, envSpec{
+		owner:          s.name,
+		env:            s.env,
+		configDirs:     s.configDirs,
+		notDeployed:    s.notDeployed,
+		governancePath: governancePath,
+		file:           "lambda.tf (and functionSpecs)",
+	})
+}
+
+// literalMap returns the items of a map written literally, by name. A map
+// built any other way (merge, a variable) cannot have its names checked.
+func literalMap(t *testing.T, what string, expr hcl.Expression) map[string]hcl.Expression {
+	t.Helper()
+	obj, ok := expr.(*hclsyntax.ObjectConsExpr)
+	if !ok {
+		t.Fatalf("%s must be a literal map, so that its names can be checked", what)
+	}
+	out := map[string]hcl.Expression{}
+	for _, item := range obj.Items {
+		k, diags := item.KeyExpr.Value(nil)
+		if diags.HasErrors() || k.Type() != cty.String {
+			t.Fatalf("%s: key at %s is not a literal name", what, item.KeyExpr.Range())
+		}
+		out[k.AsString()] = item.ValueExpr
+	}
+	return out
+}
+
+// envSpec is one deployed environment as the code defines it.
+type envSpec struct {
+	// owner names the deployed function in messages.
+	owner string
+	// env maps every variable of driftwatch's code that Terraform sets to
+	// the reference its value must come from.
+	env map[string]string
+	// platform maps the settings Terraform sets for the platform (the
+	// Functions host, the Azure SDK), which driftwatch's code does not
+	// read, to the reference their value must come from; "" for a literal.
+	platform map[string]string
+	// configDirs are the directories (relative to the repository root) of
+	// the Go code that reads the environment. Every string literal there
+	// of the form DRIFTWATCH_* or SLACK_* is a variable it reads; each
+	// must be in env or notDeployed, and each name in env must be read.
+	// Empty for code that does not exist yet: env alone is checked.
+	configDirs []string
+	// notDeployed are variables the code reads that Terraform deliberately
+	// leaves unset, with the reason.
+	notDeployed map[string]string
+	// awaiting are variables of env that no code in configDirs reads yet,
+	// with the code that will (wiring still to be written). Once that code
+	// reads one, the test asks for its removal from here.
+	awaiting map[string]string
+	// governancePath is where the package puts governance.yaml.
+	governancePath string
+	// file says where to fix a missing variable.
+	file string
+}
+
+// checkEnvMap: Terraform sets exactly the variables the code reads (minus
+// the deliberate exceptions) and the platform settings, each from the
+// right place.
+func checkEnvMap(t *testing.T, m *tfModule, env map[string]hcl.Expression, s envSpec) {
+	t.Helper()
 	for _, name := range slices.Sorted(maps.Keys(env)) {
 		want, ok := s.env[name]
 		if !ok {
-			t.Errorf("Terraform sets %s on %s, which is not in its expected environment (functionSpecs)", name, s.name)
-			continue
+			want, ok = s.platform[name]
 		}
-		if !refersTo(env[name], want) {
-			t.Errorf("%s of %s must come from %s, comes from %v", name, s.name, want, refs(env[name]))
+		switch {
+		case !ok:
+			t.Errorf("Terraform sets %s on %s, which is not in its expected environment", name, s.owner)
+		case want == "" && len(refs(env[name])) > 0:
+			t.Errorf("%s of %s must be a literal, comes from %v", name, s.owner, refs(env[name]))
+		case want != "" && !refersTo(env[name], want):
+			t.Errorf("%s of %s must come from %s, comes from %v", name, s.owner, want, refs(env[name]))
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.env)) {
 		if _, ok := env[name]; !ok {
-			t.Errorf("Terraform does not set %s on %s", name, s.name)
+			t.Errorf("Terraform does not set %s on %s", name, s.owner)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.platform)) {
+		if _, ok := env[name]; !ok {
+			t.Errorf("Terraform does not set the platform setting %s on %s", name, s.owner)
+		}
+		if _, dup := s.env[name]; dup {
+			t.Errorf("%s is listed both as read by the code and as a platform setting of %s", name, s.owner)
 		}
 	}
 	if e, ok := env["DRIFTWATCH_GOVERNANCE_FILE"]; ok {
 		ev, err := m.eval(e, nil)
-		if got, _ := stringValue(ev.val); err != nil || got != governancePath {
-			t.Errorf("DRIFTWATCH_GOVERNANCE_FILE of %s is %q, want %q, where make package puts it", s.name, got, governancePath)
+		if got, _ := stringValue(ev.val); err != nil || got != s.governancePath {
+			t.Errorf("DRIFTWATCH_GOVERNANCE_FILE of %s is %q, want %q, where the package puts it", s.owner, got, s.governancePath)
 		}
 	}
 	if len(s.configDirs) == 0 {
@@ -224,20 +290,29 @@ func checkEnv(t *testing.T, m *tfModule, fn *hclsyntax.Block, s functionSpec) {
 	}
 	reads := envReads(t, s.configDirs)
 	for _, name := range slices.Sorted(maps.Keys(s.env)) {
-		if !reads[name] {
-			t.Errorf("Terraform sets %s on %s, but %v never reads it", name, s.name, s.configDirs)
+		if _, later := s.awaiting[name]; !reads[name] && !later {
+			t.Errorf("Terraform sets %s on %s, but %v never reads it", name, s.owner, s.configDirs)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.awaiting)) {
+		_, set := s.env[name]
+		switch {
+		case !set:
+			t.Errorf("awaiting lists %s for %s, which Terraform does not set", name, s.owner)
+		case reads[name]:
+			t.Errorf("%v now reads %s: remove it from awaiting for %s", s.configDirs, name, s.owner)
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(reads)) {
 		_, set := s.env[name]
 		_, skipped := s.notDeployed[name]
 		if !set && !skipped {
-			t.Errorf("%v reads %s, which Terraform does not set on %s: set it in lambda.tf (and functionSpecs), or list it in notDeployed with the reason", s.configDirs, name, s.name)
+			t.Errorf("%v reads %s, which Terraform does not set on %s: set it in %s, or list it in notDeployed with the reason", s.configDirs, name, s.owner, s.file)
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.notDeployed)) {
 		if !reads[name] {
-			t.Errorf("notDeployed lists %s for %s, which the code no longer reads: remove it", name, s.name)
+			t.Errorf("notDeployed lists %s for %s, which the code no longer reads: remove it", name, s.owner)
 		}
 	}
 }

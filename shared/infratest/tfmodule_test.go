@@ -37,6 +37,8 @@ type tfModule struct {
 	outputs   map[string]*hclsyntax.Block
 	// localVals caches evaluated locals.
 	localVals map[string]evaluated
+	// vars overrides variables' defaults (see withVars).
+	vars map[string]cty.Value
 }
 
 // evaluated is a value and the module files its evaluation read.
@@ -363,11 +365,22 @@ func (m *tfModule) local(name string, stack []string) (evaluated, error) {
 	return ev, nil
 }
 
-// variableValues is the object var: each variable's default, or the
-// placeholder "<var.name>" for one without.
+// withVars evaluates the module as if the variables vals were set (as in a
+// terraform.tfvars), the others at their defaults.
+func (m *tfModule) withVars(vals map[string]cty.Value) {
+	m.vars = vals
+	m.localVals = map[string]evaluated{} // locals may read them
+}
+
+// variableValues is the object var: each variable's value set by
+// withVars, else its default, else the placeholder "<var.name>".
 func (m *tfModule) variableValues() (cty.Value, error) {
 	vals := map[string]cty.Value{}
 	for name, b := range m.variables {
+		if v, ok := m.vars[name]; ok {
+			vals[name] = v
+			continue
+		}
 		d := attr(b.Body, "default")
 		if d == nil {
 			vals[name] = cty.StringVal("<var." + name + ">")
@@ -419,6 +432,9 @@ func (m *tfModule) functions(reads map[string]bool) map[string]function.Function
 	return map[string]function.Function{
 		"file":             file,
 		"filebase64sha256": unknownHash,
+		"filesha256":       unknownHash,
+		"filemd5":          unknownHash,
+		"substr":           stdlib.SubstrFunc,
 		"jsondecode":       stdlib.JSONDecodeFunc,
 		"jsonencode":       stdlib.JSONEncodeFunc,
 		"length":           stdlib.LengthFunc,

@@ -6,6 +6,7 @@
 package remediation
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base32"
@@ -131,4 +132,19 @@ func (c Catalog) Permissions() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// DecodeSnapshot reads a snapshot strictly into v: a snapshot is stored
+// data, and one with unknown fields or trailing data is refused rather than
+// half-restored. Actions wrap the error with their own sentinel.
+func DecodeSnapshot(raw json.RawMessage, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("data after the snapshot")
+	}
+	return nil
 }

@@ -9,7 +9,9 @@
 //     even when handed the stale pre-fix document, and returns a snapshot
 //     whose Undo changes nothing either;
 //   - Undo of the first snapshot restores the exact before-state (compared
-//     field by field through JSON), and undoing twice is harmless;
+//     field by field through JSON), and undoing twice is harmless; for an
+//     action whose change the cloud cannot revert (Case.Irreversible),
+//     Undo of it fails and changes nothing instead;
 //   - Apply on a resource that already complies changes nothing;
 //   - an Apply that fails at any of its writes returns an error and leaves
 //     the resource exactly as it was (no partial state);
@@ -56,6 +58,13 @@ type Case struct {
 	// other call goes through. The suite raises n until Apply succeeds,
 	// checking at each step that the failed Apply left nothing behind.
 	Faulty func(t *testing.T, n int) remediation.Action
+	// Irreversible marks an action whose change the cloud itself cannot
+	// revert (Azure Key Vault purge protection): the suite then checks
+	// that Undo of a snapshot that changed something fails, every time,
+	// and leaves the fixed state, where it would check that Undo restores
+	// the before-state. Undo of a snapshot that changed nothing must still
+	// succeed.
+	Irreversible bool
 	// Normalize, optional, returns the form of a document compared for
 	// "unchanged" and "restored". Use it only to clear what the cloud
 	// assigns anew when a setting is recreated (a security group rule's
@@ -188,6 +197,18 @@ func (c Case) testApplyIdempotentUndo(t *testing.T) {
 		t.Fatalf("Undo of the second Apply's snapshot: %v", err)
 	}
 	c.assertSame(t, "after Undo of the second Apply's snapshot (must be a no-op)", fixed, c.Fetch(t, target.Ref))
+
+	if c.Irreversible {
+		for i := range 2 {
+			if err := c.Action.Undo(ctx, c.Fetch(t, target.Ref), snap1); err == nil {
+				t.Errorf("Undo #%d of an irreversible change returned no error", i+1)
+			} else {
+				t.Logf("Undo refused: %v", err)
+			}
+			c.assertSame(t, "after the refused Undo of an irreversible change", fixed, c.Fetch(t, target.Ref))
+		}
+		return
+	}
 
 	// Undo of the first restores exactly what was there.
 	if err := c.Action.Undo(ctx, c.Fetch(t, target.Ref), snap1); err != nil {
