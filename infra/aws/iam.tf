@@ -8,7 +8,8 @@
 #   remediator    = awsfetch.Permissions() + awsremedy.Permissions()
 #   interactivity = none
 # The test fails when a file and the code diverge, and checks every other
-# statement here (table, bus, secrets, logs, dead-letter queue).
+# statement here (table, bus, secrets, logs, dead-letter queue, the
+# interactivity function's Azure token).
 
 data "aws_iam_policy_document" "lambda_assume" {
   statement {
@@ -141,7 +142,8 @@ data "aws_iam_policy_document" "remediator" {
 
 # --- interactivity: no cloud actions at all ---------------------------------
 # It verifies Slack, records clicks and approvals in the table and publishes
-# requests; only the remediator touches cloud resources.
+# requests; only the remediators (this one, and the Azure function for
+# Azure resources) touch cloud resources.
 
 resource "aws_iam_role" "interactivity" {
   name               = "${var.name_prefix}-interactivity"
@@ -200,5 +202,45 @@ data "aws_iam_policy_document" "interactivity" {
     sid       = "Logs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
     resources = ["${aws_cloudwatch_log_group.interactivity.arn}:*"]
+  }
+
+  # Approved Azure fixes (azure_remediation set): an AWS-signed token that
+  # Entra exchanges for the remediation_publisher application's token
+  # (shared/entrafed), and no other token: only for Entra's token exchange
+  # audience, RS256, at most 5 minutes. The action has no resource type.
+  dynamic "statement" {
+    for_each = var.azure_remediation == null ? [] : [var.azure_remediation]
+
+    content {
+      sid       = "AzureRemediationToken"
+      actions   = ["sts:GetWebIdentityToken"]
+      resources = ["*"]
+
+      # Multivalued: every audience asked for must be Entra's; and one must
+      # be asked for (ForAllValues alone holds for none).
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "sts:IdentityTokenAudience"
+        values   = ["api://AzureADTokenExchange"]
+      }
+
+      condition {
+        test     = "Null"
+        variable = "sts:IdentityTokenAudience"
+        values   = ["false"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "sts:SigningAlgorithm"
+        values   = ["RS256"]
+      }
+
+      condition {
+        test     = "NumericLessThanEquals"
+        variable = "sts:DurationSeconds"
+        values   = ["300"]
+      }
+    }
   }
 }

@@ -123,6 +123,12 @@ resource "aws_lambda_function" "interactivity" {
       SLACK_CHANNEL               = var.slack_channel
       SLACK_BOT_TOKEN_SECRET      = aws_secretsmanager_secret.slack_bot_token.arn
       SLACK_SIGNING_SECRET_SECRET = aws_secretsmanager_secret.slack_signing_secret.arn
+      # Approved Azure fixes go to the Azure remediation topic, published
+      # as the Entra application federated with this function's role; empty
+      # (unset for the function) without azure_remediation.
+      DRIFTWATCH_AZURE_REMEDIATION_TOPIC   = var.azure_remediation == null ? "" : var.azure_remediation.topic_endpoint
+      DRIFTWATCH_AZURE_TENANT_ID           = var.azure_remediation == null ? "" : var.azure_remediation.tenant_id
+      DRIFTWATCH_AZURE_PUBLISHER_CLIENT_ID = var.azure_remediation == null ? "" : var.azure_remediation.publisher_client_id
     }
   }
 

@@ -144,3 +144,23 @@ variable "azure_function" {
     error_message = "azure_function needs the tenant GUID, the token audience and the managed identity's principal GUID (infra/azure outputs tenant_id, aws_token_audience, identity_principal_id)."
   }
 }
+
+variable "azure_remediation" {
+  description = "The Azure remediation topic (infra/azure) the Slack interactivity function publishes approved Azure fixes to, as the Entra application federated with its role: topic_endpoint (infra/azure output remediation_topic_endpoint), tenant_id (tenant_id) and publisher_client_id (remediation_publisher_client_id). Gives the role sts:GetWebIdentityToken for Entra's token exchange only; needs outbound identity federation enabled on the account (aws iam enable-outbound-web-identity-federation). null (the default): approving a fix of an Azure finding fails with a clear error."
+  type = object({
+    topic_endpoint      = string
+    tenant_id           = string
+    publisher_client_id = string
+  })
+  default = null
+
+  validation {
+    # can() and try(): a null object has no attributes to read.
+    condition = var.azure_remediation == null || (
+      can(regex("^https://[^/?#@]+/api/events$", var.azure_remediation.topic_endpoint)) &&
+      can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.azure_remediation.tenant_id)) &&
+      can(regex("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", var.azure_remediation.publisher_client_id))
+    )
+    error_message = "azure_remediation needs the topic endpoint (https://<topic>.<region>-1.eventgrid.azure.net/api/events), the tenant GUID and the publisher application's client id GUID (infra/azure outputs remediation_topic_endpoint, tenant_id, remediation_publisher_client_id)."
+  }
+}

@@ -1,9 +1,11 @@
 // Package awsinteract wires the interactivity function: Slack's button
 // clicks and modal submissions arrive at a Lambda Function URL (or, locally,
 // a plain HTTP server), are verified, and become recorded approvals, undo
-// requests and accepted risks; the work itself is dispatched on the
-// driftwatch EventBridge bus to the remediator. The function holds no cloud
-// read or write permission.
+// requests and accepted risks; the work itself is dispatched to the
+// resource's cloud: on the driftwatch EventBridge bus to the AWS remediator,
+// and, when configured, to the Azure remediation Event Grid topic (as an
+// Entra application federated with the function's role, see entrafed). The
+// function holds no cloud read or write permission.
 package awsinteract
 
 import (
@@ -11,16 +13,22 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"regexp"
 	"strings"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/eventgrid/azeventgrid"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/driftwatch/driftwatch/shared/approval"
 	"github.com/driftwatch/driftwatch/shared/awsbus"
 	"github.com/driftwatch/driftwatch/shared/awsdetector"
+	"github.com/driftwatch/driftwatch/shared/azbus"
 	"github.com/driftwatch/driftwatch/shared/change"
+	"github.com/driftwatch/driftwatch/shared/entrafed"
 	"github.com/driftwatch/driftwatch/shared/pipeline"
 	"github.com/driftwatch/driftwatch/shared/ruleset"
 	"github.com/driftwatch/driftwatch/shared/slackinteract"
@@ -38,7 +46,40 @@ type Config struct {
 	// replies may go to besides Slack's own (SLACK_RESPONSE_URL_PREFIXES,
 	// comma-separated; local runs against a recording Slack server only).
 	ResponseURLPrefixes []string
+
+	// AzureTopic is the endpoint of the Event Grid custom topic approved
+	// Azure fixes are published to (DRIFTWATCH_AZURE_REMEDIATION_TOPIC,
+	// https://<topic>.<region>-1.eventgrid.azure.net/api/events). Without
+	// it, approving a fix of an Azure finding fails with "no remediation
+	// bus configured for azure resources".
+	AzureTopic string
+	// AzureTenantID and AzurePublisherClientID are the Entra tenant and the
+	// application the function publishes as (DRIFTWATCH_AZURE_TENANT_ID,
+	// DRIFTWATCH_AZURE_PUBLISHER_CLIENT_ID): its federated identity
+	// credential trusts the AWS tokens of the function's role
+	// (sts:GetWebIdentityToken), so no secret exists anywhere.
+	AzureTenantID          string
+	AzurePublisherClientID string
+	// AzureTopicKey is the topic's access key instead
+	// (DRIFTWATCH_AZURE_TOPIC_KEY; local runs only: the deployed topic has
+	// key authentication turned off). It is never logged.
+	AzureTopicKey string
 }
+
+// Azure publishing variables.
+const (
+	envAzureTopic    = "DRIFTWATCH_AZURE_REMEDIATION_TOPIC"
+	envAzureTenant   = "DRIFTWATCH_AZURE_TENANT_ID"
+	envAzureClientID = "DRIFTWATCH_AZURE_PUBLISHER_CLIENT_ID"
+	envAzureTopicKey = "DRIFTWATCH_AZURE_TOPIC_KEY"
+)
+
+var (
+	guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	// tenantName is what Entra accepts as a tenant: its GUID or one of its
+	// domains (contoso.onmicrosoft.com).
+	tenantName = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.-]*$`)
+)
 
 // ConfigFromEnv reads and validates the configuration.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
@@ -67,12 +108,100 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.ResponseURLPrefixes = append(c.ResponseURLPrefixes, p)
 	}
+	if err := c.readAzure(getenv); err != nil {
+		return Config{}, err
+	}
 	return c, nil
 }
 
+// readAzure reads the optional Azure publishing group: the topic and
+// exactly one way to authenticate to it.
+func (c *Config) readAzure(getenv func(string) string) error {
+	c.AzureTopic = strings.TrimSpace(getenv(envAzureTopic))
+	c.AzureTenantID = strings.TrimSpace(getenv(envAzureTenant))
+	c.AzurePublisherClientID = strings.TrimSpace(getenv(envAzureClientID))
+	c.AzureTopicKey = strings.TrimSpace(getenv(envAzureTopicKey))
+	entra := c.AzureTenantID != "" || c.AzurePublisherClientID != ""
+	if c.AzureTopic == "" {
+		for _, v := range []struct{ name, val string }{
+			{envAzureTenant, c.AzureTenantID}, {envAzureClientID, c.AzurePublisherClientID}, {envAzureTopicKey, c.AzureTopicKey},
+		} {
+			if v.val != "" {
+				return fmt.Errorf("%s is set but %s is not: set the topic approved Azure fixes are published to, or unset %s", v.name, envAzureTopic, v.name)
+			}
+		}
+		return nil
+	}
+	u, err := url.Parse(c.AzureTopic)
+	switch {
+	case err == nil && u.User != nil:
+		return fmt.Errorf("%s: %q is not an absolute https URL (the topic endpoint, https://<topic>.<region>-1.eventgrid.azure.net/api/events)", envAzureTopic, u.Redacted())
+	case err != nil || u.Scheme != "https" || u.Host == "":
+		return fmt.Errorf("%s: %q is not an absolute https URL (the topic endpoint, https://<topic>.<region>-1.eventgrid.azure.net/api/events)", envAzureTopic, c.AzureTopic)
+	case u.Path != "/api/events" || u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("%s: %q is not a topic endpoint: it ends with /api/events (https://<topic>.<region>-1.eventgrid.azure.net/api/events)", envAzureTopic, c.AzureTopic)
+	case entra && c.AzureTopicKey != "":
+		return fmt.Errorf("set either %s and %s (Entra, federated with the function's role) or %s (local runs only), not both", envAzureTenant, envAzureClientID, envAzureTopicKey)
+	case !entra && c.AzureTopicKey == "":
+		return fmt.Errorf("%s needs credentials: %s and %s (Entra, federated with the function's role), or %s (local runs only)", envAzureTopic, envAzureTenant, envAzureClientID, envAzureTopicKey)
+	case c.AzureTopicKey != "":
+		return nil
+	case c.AzureTenantID == "":
+		return fmt.Errorf("%s is required with %s", envAzureTenant, envAzureClientID)
+	case c.AzurePublisherClientID == "":
+		return fmt.Errorf("%s is required with %s", envAzureClientID, envAzureTenant)
+	case !tenantName.MatchString(c.AzureTenantID):
+		return fmt.Errorf("%s: %q is not a tenant id (a GUID, or one of the tenant's domains)", envAzureTenant, c.AzureTenantID)
+	case !guid.MatchString(c.AzurePublisherClientID):
+		return fmt.Errorf("%s: %q is not an application (client) id, a GUID", envAzureClientID, c.AzurePublisherClientID)
+	}
+	return nil
+}
+
+// LogValue keeps the signing secret and the topic key out of logs should
+// anyone log the whole configuration (the detector's part redacts the
+// Slack token).
+func (c Config) LogValue() slog.Value {
+	redact := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "REDACTED"
+	}
+	return slog.GroupValue(
+		slog.Any("detector", c.Config),
+		slog.String("signing_secret", redact(c.SigningSecret)), slog.String("signing_secret_secret", c.SigningSecretSecret),
+		slog.Any("response_url_prefixes", c.ResponseURLPrefixes),
+		slog.String("azure_topic", c.AzureTopic), slog.String("azure_tenant_id", c.AzureTenantID),
+		slog.String("azure_publisher_client_id", c.AzurePublisherClientID), slog.String("azure_topic_key", redact(c.AzureTopicKey)),
+	)
+}
+
+// Deps are what the host gives the function besides its configuration.
+type Deps struct {
+	// AWS is the function's AWS configuration: the table, the bus, Secrets
+	// Manager and, for the Entra credential, STS (regional).
+	AWS aws.Config
+	// Azure are the client options of the Event Grid publisher and of the
+	// Entra credential (cloud, transport, retries); the zero value is
+	// Azure's public cloud. Tests point Cloud and Transport at local fakes.
+	Azure azcore.ClientOptions
+	// DisableInstanceDiscovery skips Entra's instance discovery, for an
+	// authority host the SDK does not know (a local fake in tests).
+	DisableInstanceDiscovery bool
+	// Logger receives structured logs; nil discards them.
+	Logger *slog.Logger
+}
+
 // New builds the interactivity endpoint (an http.Handler; see
-// slackinteract.FunctionURL for Lambda).
+// slackinteract.FunctionURL for Lambda) with Azure's public cloud.
 func New(ctx context.Context, c Config, awsCfg aws.Config, log *slog.Logger) (*slackinteract.Handler, error) {
+	return NewWithDeps(ctx, c, Deps{AWS: awsCfg, Logger: log})
+}
+
+// NewWithDeps is New with every dependency explicit.
+func NewWithDeps(ctx context.Context, c Config, d Deps) (*slackinteract.Handler, error) {
+	log, awsCfg := d.Logger, d.AWS
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -102,6 +231,19 @@ func New(ctx context.Context, c Config, awsCfg aws.Config, log *slog.Logger) (*s
 		Governor: ruleset.Governor{Policy: policy},
 	})
 	dispatcher := pipeline.ByCloud{change.AWS: awsbus.NewDispatcher(eventbridge.NewFromConfig(awsCfg), c.Bus)}
+	if c.AzureTopic != "" {
+		topic, err := newAzureTopic(c, d)
+		if err != nil {
+			return nil, err
+		}
+		dispatcher[change.Azure] = azbus.NewDispatcher(topic, nil)
+		auth := "entra"
+		if c.AzureTopicKey != "" {
+			auth = "topic key"
+		}
+		log.Info("azure remediation topic configured", "topic", c.AzureTopic, "auth", auth,
+			"tenant_id", c.AzureTenantID, "client_id", c.AzurePublisherClientID)
+	}
 	ctrl := approval.New(p.Store, approval.EngineRules{Engine: p.Engine}, policy, approval.SlackClient{C: p.Slack}, dispatcher, alerts,
 		&approval.Options{Logger: log})
 	opts := &slackinteract.Options{Logger: log}
@@ -120,4 +262,29 @@ func New(ctx context.Context, c Config, awsCfg aws.Config, log *slog.Logger) (*s
 		}
 	}
 	return slackinteract.NewHandler(secret, ctrl, slackinteract.StoreReplays(p.Store), opts)
+}
+
+// newAzureTopic is the Event Grid publisher of the Azure remediation topic:
+// as the Entra application federated with the function's role, or with the
+// topic key (local runs). It does no I/O; the first publish authenticates.
+func newAzureTopic(c Config, d Deps) (*azeventgrid.Client, error) {
+	opts := &azeventgrid.ClientOptions{ClientOptions: d.Azure}
+	if c.AzureTopicKey != "" {
+		client, err := azeventgrid.NewClientWithSharedKeyCredential(c.AzureTopic, azcore.NewKeyCredential(c.AzureTopicKey), opts)
+		if err != nil {
+			return nil, fmt.Errorf("azure remediation topic: %w", err)
+		}
+		return client, nil
+	}
+	cred, err := entrafed.NewCredential(c.AzureTenantID, c.AzurePublisherClientID, sts.NewFromConfig(d.AWS), &entrafed.Options{
+		ClientOptions: d.Azure, DisableInstanceDiscovery: d.DisableInstanceDiscovery,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("azure remediation topic: %w", err)
+	}
+	client, err := azeventgrid.NewClient(c.AzureTopic, cred, opts)
+	if err != nil {
+		return nil, fmt.Errorf("azure remediation topic: %w", err)
+	}
+	return client, nil
 }

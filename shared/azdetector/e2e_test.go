@@ -3,6 +3,7 @@ package azdetector_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
@@ -20,12 +22,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/driftwatch/driftwatch/shared/awsfed"
+	"github.com/driftwatch/driftwatch/shared/awsinteract"
 	"github.com/driftwatch/driftwatch/shared/azdetector"
 	"github.com/driftwatch/driftwatch/shared/azevent"
 	"github.com/driftwatch/driftwatch/shared/azfunc"
 	"github.com/driftwatch/driftwatch/shared/azremedy/armfake"
+	"github.com/driftwatch/driftwatch/shared/internal/awsdemo"
 	"github.com/driftwatch/driftwatch/shared/internal/azdemo"
 	"github.com/driftwatch/driftwatch/shared/internal/motoserver"
+	"github.com/driftwatch/driftwatch/shared/slackalert"
 	"github.com/driftwatch/driftwatch/shared/slackalert/slackrec"
 	"github.com/driftwatch/driftwatch/shared/store"
 	"github.com/driftwatch/driftwatch/shared/store/dynamostore"
@@ -82,8 +87,14 @@ type world struct {
 	env    *azdemo.Env
 	fn     *httptest.Server
 	slack  *slackrec.Recorder
-	store  store.Store
+	store  *dynamostore.Store
 	events string
+	// topic is the remediation custom topic, delivering to the function's
+	// remediation route; interact is the Slack interactivity function
+	// publishing approved fixes to it.
+	topic    *azdemo.Topic
+	interact *httptest.Server
+	clicks   int
 	// governance is the policy file every function of the world reads.
 	governance string
 	tokens     int // identity tokens exchanged with STS
@@ -176,7 +187,134 @@ func newWorld(t *testing.T) *world {
 	}
 	w.fn = httptest.NewServer(srv)
 	t.Cleanup(w.fn.Close)
+
+	// The remediation topic delivers to the remediation route with the
+	// secret, as its event subscription's webhook URL carries it.
+	w.topic = azdemo.NewTopic("/subscriptions/"+azdemo.Subscription+"/resourceGroups/rg-driftwatch/providers/Microsoft.EventGrid/topics/driftwatch-remediation", topicKey)
+	t.Cleanup(w.topic.Close)
+	w.topic.SetWebhook(w.fn.URL + azfunc.RemediationPath + "?code=" + secret)
+
+	// The Slack interactivity function (an AWS Lambda in production),
+	// publishing approved Azure fixes to the topic.
+	ienv := map[string]string{
+		"DRIFTWATCH_TABLE":                   table,
+		"DRIFTWATCH_BUS":                     "driftwatch",
+		"DRIFTWATCH_GOVERNANCE_FILE":         w.governance,
+		"DRIFTWATCH_ACCOUNTS":                `{"` + azdemo.Subscription + `": {"name": "web-prod", "environment": "prod"}}`,
+		"SLACK_CHANNEL":                      channel,
+		"SLACK_BOT_TOKEN":                    "xoxb-e2e-not-a-secret",
+		"SLACK_API_URL":                      w.slack.URL(),
+		"SLACK_SIGNING_SECRET":               signingSecret,
+		"SLACK_RESPONSE_URL_PREFIXES":        w.slack.URL(),
+		"DRIFTWATCH_AZURE_REMEDIATION_TOPIC": w.topic.Endpoint(),
+		"DRIFTWATCH_AZURE_TOPIC_KEY":         topicKey,
+		"DRIFTWATCH_LOG_LEVEL":               "warn",
+	}
+	ic, err := awsinteract.ConfigFromEnv(func(k string) string { return ienv[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := awsinteract.NewWithDeps(ctx, ic, awsinteract.Deps{
+		AWS:    setup,
+		Azure:  azcore.ClientOptions{Transport: w.topic.Server().Client()},
+		Logger: log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.interact = httptest.NewServer(h)
+	t.Cleanup(w.interact.Close)
 	return w
+}
+
+const (
+	signingSecret = "e2e-signing-secret-not-a-secret"
+	topicKey      = "ZTJlLXRvcGljLWtleS1ub3QtYS1zZWNyZXQ="
+)
+
+// click clicks a message's button as user, as Slack posts it (signed), and
+// returns the ephemeral reply ("" when none).
+func (w *world) click(user, actionID string, m slackrec.Message) string {
+	w.t.Helper()
+	ref, err := awsdemo.ButtonRef(m.Blocks, actionID)
+	if err != nil {
+		w.t.Fatalf("no %s button: %v\n%s", actionID, err, m.Blocks)
+	}
+	w.clicks++
+	respID := fmt.Sprintf("click-%d", w.clicks)
+	payload := awsdemo.Click{User: user, ActionID: actionID, Ref: ref, Channel: m.Channel, TS: m.TS,
+		ResponseURL: w.slack.ResponseURL(respID), TriggerID: fmt.Sprintf("trigger-%d", w.clicks),
+		Team: "T0DRIFT", AppID: "A0DRIFT", ActionTimestamp: time.Now()}.Payload()
+	req, err := awsdemo.SignedRequest(w.interact.URL, signingSecret, payload, time.Now())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		w.t.Fatalf("click answered HTTP %d", resp.StatusCode)
+	}
+	// The fix travels on the topic: wait until it has been delivered.
+	if err := w.topic.Wait(w.t.Context()); err != nil {
+		w.t.Fatal(err)
+	}
+	for _, c := range w.slack.Calls() {
+		if c.Method == slackrec.MethodResponseURL && strings.HasSuffix(c.Path, respID) {
+			return c.Text
+		}
+	}
+	return ""
+}
+
+// drift builds the baseline and opens RDP, delivering both events, and
+// returns the alert.
+func (w *world) drift() slackrec.Message {
+	w.t.Helper()
+	ctx := w.t.Context()
+	if err := w.env.CreateBaseline(ctx); err != nil {
+		w.t.Fatal(err)
+	}
+	if status, sum := w.deliver(azdemo.EventNSGCreated); status != http.StatusOK || sum.Processed != 1 {
+		w.t.Fatalf("baseline delivery: HTTP %d, %+v", status, sum)
+	}
+	if err := w.env.OpenRDP(ctx); err != nil {
+		w.t.Fatal(err)
+	}
+	if status, sum := w.deliver(azdemo.EventRDPOpened); status != http.StatusOK || sum.Processed != 1 {
+		w.t.Fatalf("drift delivery: HTTP %d, %+v", status, sum)
+	}
+	msgs := w.alerts(azdemo.NSG)
+	if len(msgs) != 1 {
+		w.t.Fatalf("%d alerts name %s, want 1", len(msgs), azdemo.NSG)
+	}
+	return msgs[0]
+}
+
+func (w *world) rdpOpen() bool {
+	w.t.Helper()
+	open, err := w.env.RuleExists(w.t.Context(), azdemo.RDPRule)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return open
+}
+
+func (w *world) audit(kind string) []store.AuditEntry {
+	w.t.Helper()
+	entries, err := w.store.Audit(w.t.Context(), w.nsgKey())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var out []store.AuditEntry
+	for _, e := range entries {
+		if e.Kind == kind {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // identityToken stands for the managed identity's Entra token; the
@@ -302,4 +440,72 @@ func TestEventGridDeliveryToAlert(t *testing.T) {
 	if after := len(w.slack.Calls()); after != before {
 		t.Errorf("the redelivery and the refused delivery made %d Slack calls", after-before)
 	}
+}
+
+// TestApprovalFixesAndUndoes: from the alert, the drift's author cannot
+// approve her own fix; Bob's click is published to the remediation topic,
+// which delivers it to the function; the function deletes the RDP rule
+// with its own identity (a long-running delete) and the same message says
+// so, with Undo; Undo recreates the rule and the message fails again in
+// place. Every step is in the resource's audit log.
+func TestApprovalFixesAndUndoes(t *testing.T) {
+	w := newWorld(t)
+	m := w.drift()
+
+	if got := w.click(alice, slackalert.RemediateActionID, m); !strings.Contains(got, "made this change") {
+		t.Errorf("Alice approving the fix of her own change: reply %q", got)
+	}
+	if n := len(w.topic.Deliveries()); n != 0 || !w.rdpOpen() {
+		t.Fatalf("a refused click published %d requests (RDP open %v)", n, w.rdpOpen())
+	}
+
+	if got := w.click(bob, slackalert.RemediateActionID, m); got != "" && !strings.Contains(strings.ToLower(got), "approved") {
+		t.Logf("Bob's click: reply %q", got)
+	}
+	d := w.topic.Deliveries()
+	if len(d) != 1 || d[0].EventType != "Driftwatch.RemediationApproved" || d[0].Status != http.StatusOK {
+		t.Fatalf("topic deliveries %+v, want one RemediationApproved answered 200", d)
+	}
+	if w.rdpOpen() {
+		t.Fatal("RDP is still open after the approved fix")
+	}
+	if !w.has(azdemo.HTTPSRule) {
+		t.Fatal("the fix deleted the compliant HTTPS rule too")
+	}
+	if calls := w.arm.Calls()["SecurityRulesClient.BeginDelete"]; calls != 1 {
+		t.Errorf("%d security rule deletes, want 1", calls)
+	}
+	if got := len(w.audit("remediation_succeeded")); got != 1 {
+		t.Fatalf("%d remediation_succeeded audit entries, want 1", got)
+	}
+	fixed, _ := w.slack.Message(m.TS)
+	for _, want := range []string{"RESOLVED", slackalert.UndoActionID} {
+		if !strings.Contains(string(fixed.Blocks), want) {
+			t.Errorf("the fixed message lacks %q: %s", want, fixed.Blocks)
+		}
+	}
+
+	w.click(bob, slackalert.UndoActionID, fixed)
+	if !w.rdpOpen() {
+		t.Fatal("Undo did not recreate the RDP rule")
+	}
+	undone, _ := w.slack.Message(m.TS)
+	if strings.Contains(string(undone.Blocks), "RESOLVED") || !strings.Contains(string(undone.Blocks), azdemo.RDPRuleID) {
+		t.Errorf("after Undo the message is not failing again in place: %s", undone.Blocks)
+	}
+	if got := len(w.audit("undo_succeeded")); got != 1 {
+		t.Errorf("%d undo_succeeded audit entries, want 1", got)
+	}
+	if n := len(w.alerts(azdemo.NSG)); n != 1 {
+		t.Errorf("%d top-level messages name the NSG, want the one updated in place", n)
+	}
+}
+
+func (w *world) has(rule string) bool {
+	w.t.Helper()
+	ok, err := w.env.RuleExists(w.t.Context(), rule)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return ok
 }

@@ -111,12 +111,17 @@ func functionSpecs() []functionSpec {
 				"SLACK_CHANNEL":               "var.slack_channel",
 				"SLACK_BOT_TOKEN_SECRET":      token,
 				"SLACK_SIGNING_SECRET_SECRET": signing,
+				// Empty without azure_remediation (TestInteractivityAzureRemediationToken).
+				"DRIFTWATCH_AZURE_REMEDIATION_TOPIC":   "var.azure_remediation.topic_endpoint",
+				"DRIFTWATCH_AZURE_TENANT_ID":           "var.azure_remediation.tenant_id",
+				"DRIFTWATCH_AZURE_PUBLISHER_CLIENT_ID": "var.azure_remediation.publisher_client_id",
 			},
 			configDirs: []string{"shared/awsdetector", "shared/awsinteract", "functions/aws/interactivity"},
 			notDeployed: merge(localOnly, map[string]string{
 				"SLACK_SIGNING_SECRET":        "the signing secret comes from Secrets Manager, never the environment",
 				"SLACK_RESPONSE_URL_PREFIXES": "local runs against a recording Slack server only",
 				"DRIFTWATCH_LISTEN":           "local runs only: a plain HTTP server instead of the Function URL",
+				"DRIFTWATCH_AZURE_TOPIC_KEY":  "local runs only: the deployed topic has key authentication off; the function publishes as the Entra application federated with its role",
 			}),
 			url: true,
 		},

@@ -13,8 +13,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -24,6 +26,7 @@ import (
 	"github.com/driftwatch/driftwatch/shared/awsdetector"
 	"github.com/driftwatch/driftwatch/shared/awsfetch"
 	"github.com/driftwatch/driftwatch/shared/awsremedy"
+	"github.com/driftwatch/driftwatch/shared/entrafed"
 	"github.com/driftwatch/driftwatch/shared/store/dynamostore"
 )
 
@@ -596,4 +599,130 @@ func (m *tfModule) policyStatementTrust(body *hclsyntax.Body) (trust, error) {
 		}
 	}
 	return s, nil
+}
+
+// TestInteractivityAzureRemediationToken: the interactivity role may get an
+// AWS web identity token only once azure_remediation is set, and then only
+// the one entrafed asks for (Entra's token exchange audience, its signing
+// algorithm, at most its duration); the function's environment names the
+// topic and the publisher application from the same variable, and is empty
+// without it.
+func TestInteractivityAzureRemediationToken(t *testing.T) {
+	m := loadModule(t, infraDir)
+	var spec roleSpec
+	for _, s := range roleSpecs(t) {
+		if s.fn == "interactivity" {
+			spec = s
+		}
+	}
+	envVars := map[string]string{
+		"DRIFTWATCH_AZURE_REMEDIATION_TOPIC":   "topic_endpoint",
+		"DRIFTWATCH_AZURE_TENANT_ID":           "tenant_id",
+		"DRIFTWATCH_AZURE_PUBLISHER_CLIENT_ID": "publisher_client_id",
+	}
+	checkEnvValues := func(want map[string]string) {
+		t.Helper()
+		fn := m.resources["aws_lambda_function.interactivity"]
+		envs := blocks(fn.Body, "environment")
+		if len(envs) != 1 || attr(envs[0].Body, "variables") == nil {
+			t.Fatal("aws_lambda_function.interactivity has no environment variables")
+		}
+		env := literalMap(t, "aws_lambda_function.interactivity: environment.variables", attr(envs[0].Body, "variables").Expr)
+		for name := range envVars {
+			ev, err := m.eval(env[name], nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err := stringValue(ev.val); err != nil || got != want[name] {
+				t.Errorf("%s = %q (%v), want %q", name, got, err, want[name])
+			}
+		}
+	}
+
+	if conds := tokenConditions(t, m); conds != nil {
+		t.Errorf("without azure_remediation the role may get web identity tokens: %v", conds)
+	}
+	checkEnvValues(map[string]string{})
+
+	const (
+		topic  = "https://dw-remediation-x.westeurope-1.eventgrid.azure.net/api/events"
+		tenant = "0f0e0d0c-0b0a-4909-8807-060504030201"
+		client = "11111111-2222-4333-8444-555555555555"
+	)
+	m.withVars(map[string]cty.Value{"azure_remediation": cty.ObjectVal(map[string]cty.Value{
+		"topic_endpoint": cty.StringVal(topic), "tenant_id": cty.StringVal(tenant), "publisher_client_id": cty.StringVal(client),
+	})})
+	checkEnvValues(map[string]string{
+		"DRIFTWATCH_AZURE_REMEDIATION_TOPIC": topic, "DRIFTWATCH_AZURE_TENANT_ID": tenant, "DRIFTWATCH_AZURE_PUBLISHER_CLIENT_ID": client,
+	})
+	// The grant, on "*" (the action has no resource type), next to the
+	// others unchanged.
+	spec.grants = maps.Clone(spec.grants)
+	spec.grants["*"] = []string{"sts:GetWebIdentityToken"}
+	t.Run("role", func(t *testing.T) { checkRole(t, m, spec) })
+	want := map[string][]string{
+		"ForAllValues:StringEquals sts:IdentityTokenAudience": {entrafed.Audience},
+		"Null sts:IdentityTokenAudience":                      {"false"},
+		"StringEquals sts:SigningAlgorithm":                   {entrafed.SigningAlgorithm},
+		"NumericLessThanEquals sts:DurationSeconds":           {strconv.Itoa(int(entrafed.TokenDuration / time.Second))},
+	}
+	if got := tokenConditions(t, m); !reflect.DeepEqual(got, want) {
+		t.Errorf("sts:GetWebIdentityToken is allowed on conditions %v, want %v (what entrafed asks for)", got, want)
+	}
+}
+
+// tokenConditions returns the conditions ("<test> <variable>" -> values)
+// of the interactivity policy's statements granting sts:GetWebIdentityToken
+// as evaluated now; nil when none does.
+func tokenConditions(t *testing.T, m *tfModule) map[string][]string {
+	t.Helper()
+	doc := m.data["aws_iam_policy_document.interactivity"]
+	if doc == nil {
+		t.Fatal("data.aws_iam_policy_document.interactivity is not declared")
+	}
+	var out map[string][]string
+	collect := func(body *hclsyntax.Body, extra map[string]cty.Value) {
+		s, err := m.policyStatement(body, extra)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(s.actions, "sts:GetWebIdentityToken") {
+			return
+		}
+		if out == nil {
+			out = map[string][]string{}
+		}
+		for _, c := range blocks(body, "condition") {
+			ev, err := m.eval(attr(c.Body, "values").Expr, extra)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals, err := stringList(ev.val)
+			if err != nil {
+				t.Fatal(err)
+			}
+			key := evalString(t, m, c.Body, "test", extra) + " " + evalString(t, m, c.Body, "variable", extra)
+			out[key] = append(out[key], vals...)
+		}
+	}
+	for _, b := range doc.Body.Blocks {
+		switch {
+		case b.Type == "statement":
+			collect(b.Body, nil)
+		case b.Type == "dynamic" && b.Labels[0] == "statement":
+			ev, err := m.eval(attr(b.Body, "for_each").Expr, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			content := blocks(b.Body, "content")
+			if !ev.val.IsKnown() || !ev.val.CanIterateElements() || len(content) != 1 {
+				t.Fatalf("%s: a dynamic statement this test cannot expand", b.DefRange())
+			}
+			for it := ev.val.ElementIterator(); it.Next(); {
+				k, v := it.Element()
+				collect(content[0].Body, map[string]cty.Value{"statement": cty.ObjectVal(map[string]cty.Value{"key": k, "value": v})})
+			}
+		}
+	}
+	return out
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/driftwatch/driftwatch/shared/alert"
+	"github.com/driftwatch/driftwatch/shared/internal/logbuf"
 	"github.com/driftwatch/driftwatch/shared/slackalert"
 	"github.com/driftwatch/driftwatch/shared/slackalert/slackrec"
 	"github.com/driftwatch/driftwatch/shared/store/memstore"
@@ -219,23 +220,8 @@ func (c *recController) calls() ([]Click, []Submission) {
 	return append([]Click(nil), c.clicks...), append([]Submission(nil), c.subs...)
 }
 
-// logBuffer collects the handler's JSON logs.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+// logBuffer is a log sink safe for the handlers' goroutines.
+type logBuffer = logbuf.Buffer
 
 // harness is a handler with a recording controller, a real (embedded)
 // replay store, the recording Slack server for response URLs and captured

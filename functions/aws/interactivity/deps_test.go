@@ -9,8 +9,34 @@ import (
 
 var update = flag.Bool("update", false, "rewrite deps.txt")
 
-// TestDependencies keeps the AWS SDK the only cloud SDK linked and deps.txt,
-// the reviewed list of linked packages, in step with the code.
+// TestDependencies keeps deps.txt, the reviewed list of linked packages, in
+// step with the code, and the Azure SDK down to what publishing approved
+// Azure fixes needs: the Event Grid publisher (azeventgrid, and
+// azsystemevents through azbus), azcore, and azidentity with MSAL for the
+// Entra credential federated with the function's role (entrafed). No ARM
+// client (sdk/resourcemanager) and no Azure fetcher or remediation code:
+// the function holds no cloud permission and the Azure function applies
+// the fixes.
 func TestDependencies(t *testing.T) {
-	deptest.Check(t, *update, "github.com/aws/aws-lambda-go/lambda", "github.com/aws/aws-sdk-go-v2/service/dynamodb", "github.com/aws/aws-sdk-go-v2/service/eventbridge")
+	deptest.CheckAllowing(t, *update, deptest.Allowance{
+		Allow: []string{
+			"github.com/Azure/azure-sdk-for-go/sdk/azcore",
+			"github.com/Azure/azure-sdk-for-go/sdk/azidentity",
+			"github.com/Azure/azure-sdk-for-go/sdk/internal",
+			"github.com/Azure/azure-sdk-for-go/sdk/messaging/eventgrid/azeventgrid",
+			"github.com/Azure/azure-sdk-for-go/sdk/messaging/eventgrid/azsystemevents",
+			"github.com/AzureAD/microsoft-authentication-library-for-go",
+		},
+		Deny: []string{
+			"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager",
+			"github.com/driftwatch/driftwatch/shared/azfetch",
+			"github.com/driftwatch/driftwatch/shared/azremedy",
+			"github.com/driftwatch/driftwatch/shared/azdetector",
+		},
+		Reason: "the interactivity function reads and changes no Azure resource",
+	},
+		"github.com/aws/aws-lambda-go/lambda", "github.com/aws/aws-sdk-go-v2/service/dynamodb", "github.com/aws/aws-sdk-go-v2/service/eventbridge",
+		"github.com/aws/aws-sdk-go-v2/service/sts",
+		"github.com/Azure/azure-sdk-for-go/sdk/messaging/eventgrid/azeventgrid", "github.com/Azure/azure-sdk-for-go/sdk/azidentity",
+		"github.com/driftwatch/driftwatch/shared/entrafed")
 }

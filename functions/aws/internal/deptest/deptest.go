@@ -11,11 +11,14 @@ import (
 	"testing"
 )
 
-// Forbidden are the module prefixes of the other clouds' SDKs. An AWS
-// function carries only AWS's: smaller binaries, faster cold starts, and no
-// other cloud's code in this cloud's blast radius.
+// Forbidden are the module prefixes of the other clouds' SDKs (Azure's
+// authentication library, MSAL, included). An AWS function carries only
+// AWS's: smaller binaries, faster cold starts, and no other cloud's code in
+// this cloud's blast radius. A function that must talk to another cloud
+// names exactly what it may link with CheckAllowing.
 var Forbidden = []string{
 	"github.com/Azure/",
+	"github.com/AzureAD/",
 	"cloud.google.com/",
 	"google.golang.org/api/",
 	"github.com/googleapis/",
@@ -41,6 +44,28 @@ func Deps(t *testing.T) []string {
 // update it rewrites deps.txt.
 func Check(t *testing.T, update bool, want ...string) {
 	t.Helper()
+	CheckAllowing(t, update, Allowance{}, want...)
+}
+
+// Allowance is what one function may link that Check forbids, and what it
+// must not link although Check allows it.
+type Allowance struct {
+	// Allow are package paths (each with everything under it) of Forbidden
+	// modules the binary may link.
+	Allow []string
+	// Deny are further package paths (each with everything under it) the
+	// binary must not link.
+	Deny []string
+	// Reason says why, in failure messages.
+	Reason string
+}
+
+// under reports whether package p is path or below it.
+func under(p, path string) bool { return p == path || strings.HasPrefix(p, path+"/") }
+
+// CheckAllowing is Check with an Allowance.
+func CheckAllowing(t *testing.T, update bool, a Allowance, want ...string) {
+	t.Helper()
 	deps := Deps(t)
 	for _, w := range want {
 		if !slices.Contains(deps, w) {
@@ -48,10 +73,23 @@ func Check(t *testing.T, update bool, want ...string) {
 		}
 	}
 	for _, p := range deps {
+		if slices.ContainsFunc(a.Allow, func(path string) bool { return under(p, path) }) {
+			continue
+		}
 		for _, f := range Forbidden {
 			if strings.HasPrefix(p, f) {
 				t.Errorf("an AWS function links %s (forbidden prefix %s)", p, f)
 			}
+		}
+		for _, d := range a.Deny {
+			if under(p, d) {
+				t.Errorf("the binary links %s, which it must not (%s)", p, a.Reason)
+			}
+		}
+	}
+	for _, path := range a.Allow {
+		if !slices.ContainsFunc(deps, func(p string) bool { return under(p, path) }) {
+			t.Errorf("%s is allowed but no longer linked: remove it from the allowance", path)
 		}
 	}
 	got := strings.Join(deps, "\n") + "\n"
