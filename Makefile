@@ -22,14 +22,15 @@ GOVERNANCE_FILE ?= $(ROOT)/testdata/governance/example.yaml
 # coordinator's deadline expiring under load ("context deadline exceeded").
 FUZZTIME   ?= 100000x
 
-.PHONY: help check-tools deps tools build build-host package test test-unit fuzz lint fmt bench demo table clean
+.PHONY: help check-tools deps tools build build-host build-azure package package-azure test test-unit fuzz lint fmt bench demo table clean
 
 help:
-	@echo "make demo   - the AWS drift pipeline end to end on local emulators"
+	@echo "make demo   - the AWS and Azure drift pipelines end to end on local emulators"
 	@echo "make test   - lint + every test (needs moto_server)"
 	@echo "make bench  - Go benchmarks + end-to-end figures"
-	@echo "make build  - Lambda bootstrap binaries (arm64, amd64) under bin/"
-	@echo "make package - function.zip per function and architecture (bootstrap + governance.yaml) for infra/aws"
+	@echo "make build  - Lambda bootstrap binaries (arm64, amd64) and the Azure handler (amd64) under bin/"
+	@echo "make package - function.zip per function and architecture (bootstrap + governance.yaml) for infra/aws, and package-azure"
+	@echo "make package-azure - bin/azure-function/amd64/function.zip (handler, host.json, function folders, governance.yaml) for infra/azure"
 	@echo "make table  - create the DynamoDB posture table (DRIFTWATCH_TABLE, AWS_ENDPOINT_URL)"
 
 # moto_server is the AWS protocol emulator the tests run against. It comes
@@ -42,6 +43,7 @@ check-tools:
 deps:
 	cd shared && $(GO) mod download
 	cd functions/aws && $(GO) mod download
+	cd functions/azure && $(GO) mod download
 
 $(RIE):
 	@mkdir -p $(TOOLS)
@@ -49,8 +51,17 @@ $(RIE):
 
 tools: $(RIE)
 
-# Lambda binaries for provided.al2023: static, no RPC, named bootstrap.
-build: deps
+# The Azure Functions custom handler for architecture $(1): static, named
+# handler (host.json's defaultExecutablePath).
+define build_azure
+	@mkdir -p $(BIN)/azure-function/$(1)
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(1) $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/azure-function/$(1)/handler ./functions/azure
+	@echo "built $(BIN)/azure-function/$(1)/handler ($$(stat -c %s $(BIN)/azure-function/$(1)/handler) bytes)"
+endef
+
+# Lambda binaries for provided.al2023: static, no RPC, named bootstrap; and
+# the Azure handler (build-azure).
+build: deps build-azure
 	@for fn in $(FUNCTIONS); do for arch in arm64 amd64; do \
 	  out=$(BIN)/aws-$$fn/$$arch; mkdir -p $$out; \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $$out/bootstrap ./functions/aws/$$fn; \
@@ -63,10 +74,15 @@ build-host: deps
 	  out=$(BIN)/aws-$$fn/$(HOSTARCH); mkdir -p $$out; \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=$(HOSTARCH) $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $$out/bootstrap ./functions/aws/$$fn; \
 	done
+	$(call build_azure,$(HOSTARCH))
+
+# The Azure handler for the Linux Consumption plan, which runs x64 only.
+build-azure: deps
+	$(call build_azure,amd64)
 
 # Deterministic zips for infra/aws: bootstrap (0755) and the governance
-# policy, with fixed timestamps.
-package: build
+# policy, with fixed timestamps; and the Azure package (package-azure).
+package: build package-azure
 	@test -f "$(GOVERNANCE_FILE)" || { echo "ERROR: GOVERNANCE_FILE=$(GOVERNANCE_FILE) does not exist" >&2; exit 1; }
 	@command -v zip >/dev/null || { echo "ERROR: zip not found" >&2; exit 1; }
 	@for fn in $(FUNCTIONS); do for arch in arm64 amd64; do \
@@ -77,6 +93,22 @@ package: build
 	  (cd $$stage && TZ=UTC zip -q -X $$dir/function.zip bootstrap governance.yaml); rm -rf $$stage; \
 	  echo "packaged $$dir/function.zip"; \
 	done; done
+
+# The deterministic run-from-package zip for infra/azure (infra/azure/locals.tf):
+# handler (0755), host.json, one folder per function with its function.json,
+# and the governance policy, read at /home/site/wwwroot/governance.yaml.
+AZURE_FUNCTION_DIRS := $(patsubst $(ROOT)/functions/azure/%/function.json,%,$(sort $(wildcard $(ROOT)/functions/azure/*/function.json)))
+package-azure: build-azure
+	@test -f "$(GOVERNANCE_FILE)" || { echo "ERROR: GOVERNANCE_FILE=$(GOVERNANCE_FILE) does not exist" >&2; exit 1; }
+	@command -v zip >/dev/null || { echo "ERROR: zip not found" >&2; exit 1; }
+	@dir=$(BIN)/azure-function/amd64; stage=$$(mktemp -d); \
+	  cp $$dir/handler $$stage/; chmod 0755 $$stage/handler; \
+	  cp $(ROOT)/functions/azure/host.json $$stage/; cp "$(GOVERNANCE_FILE)" $$stage/governance.yaml; \
+	  for fn in $(AZURE_FUNCTION_DIRS); do mkdir $$stage/$$fn; chmod 0755 $$stage/$$fn; cp $(ROOT)/functions/azure/$$fn/function.json $$stage/$$fn/; done; \
+	  chmod 0644 $$stage/host.json $$stage/governance.yaml $$stage/*/function.json; \
+	  find $$stage -mindepth 1 -exec touch -d @315532800 {} +; rm -f $$dir/function.zip; \
+	  (cd $$stage && TZ=UTC zip -q -X $$dir/function.zip handler host.json $(foreach fn,$(AZURE_FUNCTION_DIRS),$(fn)/ $(fn)/function.json) governance.yaml); \
+	  rm -rf $$stage; echo "packaged $$dir/function.zip"
 
 lint:
 	@out=$$(gofmt -l shared functions); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -101,14 +133,17 @@ fuzz: deps
 test: lint test-unit fuzz
 
 bench: check-tools build
+	$(call build_azure,$(HOSTARCH))
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 $(PKGS) | tee $(BIN)/bench-go.txt
-	$(GO) run ./shared/cmd/bench -bootstrap $(BIN)/aws-detector/$(HOSTARCH)/bootstrap -gobench $(BIN)/bench-go.txt
+	$(GO) run ./shared/cmd/bench -bootstrap $(BIN)/aws-detector/$(HOSTARCH)/bootstrap -gobench $(BIN)/bench-go.txt \
+	  -azure-handler $(BIN)/azure-function/$(HOSTARCH)/handler -azure-events $(ROOT)/events/azure
 
 demo: check-tools build-host $(RIE)
 	$(GO) run ./shared/cmd/demo -rie $(RIE) -events $(ROOT)/events/aws \
 	  -bootstrap $(BIN)/aws-detector/$(HOSTARCH)/bootstrap \
 	  -remediator $(BIN)/aws-remediator/$(HOSTARCH)/bootstrap \
-	  -interactivity $(BIN)/aws-interactivity/$(HOSTARCH)/bootstrap
+	  -interactivity $(BIN)/aws-interactivity/$(HOSTARCH)/bootstrap \
+	  -azure-handler $(BIN)/azure-function/$(HOSTARCH)/handler -azure-events $(ROOT)/events/azure
 
 table:
 	$(GO) run ./shared/cmd/mktable -table "$${DRIFTWATCH_TABLE:?set DRIFTWATCH_TABLE}"

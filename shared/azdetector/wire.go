@@ -38,6 +38,10 @@ type Deps struct {
 	Transports map[string]policy.Transporter
 	// AWS reaches the posture table (awsfed in Azure).
 	AWS aws.Config
+	// Store, when set, is the posture store, in place of the one Config
+	// names (DynamoDB or the store file): benchmarks measure the function
+	// on an in-memory store.
+	Store pipeline.Store
 	// Topic publishes automatic fixes to the remediation topic; nil when
 	// Config.RemediationTopic is not set.
 	Topic azbus.PublishEventsAPI
@@ -71,14 +75,16 @@ func New(ctx context.Context, c Config, d Deps) (*Function, error) {
 	if err != nil {
 		return nil, err
 	}
-	var st pipeline.Store
-	if c.StoreFile != "" {
+	st := d.Store
+	switch {
+	case st != nil:
+	case c.StoreFile != "":
 		ms, err := memstore.Open(c.StoreFile)
 		if err != nil {
 			return nil, fmt.Errorf("open store file: %w", err)
 		}
 		st = ms
-	} else {
+	default:
 		st = dynamostore.New(dynamodb.NewFromConfig(d.AWS), c.Table)
 	}
 	var slackOpts []slack.Option

@@ -446,11 +446,16 @@ func ruleText(f alert.Finding) string {
 			b.WriteString("• _+" + strconv.Itoa(len(f.Settings)-maxSettings) + " more settings_\n")
 			break
 		}
-		before := "_(not observed before)_"
-		if s.Known {
-			before = code(s.Before, valCap)
+		switch {
+		case s.Known && s.Before == s.After:
+			// Context the rule shows (the deny rules in front of an
+			// allow, say), not part of the change.
+			b.WriteString("• " + code(s.Path, pathCap) + ": " + code(s.After, valCap) + " _(unchanged)_\n")
+		case s.Known:
+			b.WriteString("• " + code(s.Path, pathCap) + ": " + code(s.Before, valCap) + " → " + code(s.After, valCap) + "\n")
+		default:
+			b.WriteString("• " + code(s.Path, pathCap) + ": _(not observed before)_ → " + code(s.After, valCap) + "\n")
 		}
-		b.WriteString("• " + code(s.Path, pathCap) + ": " + before + " → " + code(s.After, valCap) + "\n")
 	}
 	if strings.TrimSpace(f.Remediation) != "" {
 		b.WriteString("*Fix:* " + proseLines(strings.TrimSpace(f.Remediation), maxRemediation) + "\n")

@@ -170,6 +170,12 @@ func knownBenchmarks() []benchLabel {
 		{"slackinteract", "BenchmarkHandlerAck", chatSection, "interactivity, CPU only: verify, claim against replays, parse and route a signed click (in-memory store, controller answers at once)"},
 		{"slackinteract", "BenchmarkVerify", chatSection, "interactivity, CPU only: verify a request's signature"},
 		{"governance", "BenchmarkDecide", chatSection, "governance, CPU only: decide a finding's mode and approvers"},
+		{"azdetector", "BenchmarkDeliveryIrrelevant/read-only", azureSection, "in process, per delivery: irrelevant event (read-only action) authenticated, normalized, dropped"},
+		{"azdetector", "BenchmarkDeliveryIrrelevant/unsupported", azureSection, "in process, per delivery: irrelevant event (unsupported resource type) authenticated, normalized, dropped"},
+		{"azdetector", "BenchmarkDeliveryDrift", azureSection, "in process, per delivery: NSG securityRules/write drift → ARM read (in-process fake), evaluate, store (memory), alert (Slack recorder on loopback)"},
+		{"azevent", "BenchmarkNormalize/read-only-action", cpu, "normalize (Azure): read-only action (dropped)"},
+		{"azevent", "BenchmarkNormalize/relevant-write", cpu, "normalize (Azure): relevant write → change"},
+		{"azevent", "BenchmarkNormalize/relevant-write-cloudevents", cpu, "normalize (Azure): relevant write, CloudEvents batch"},
 	}
 }
 

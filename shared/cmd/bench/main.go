@@ -6,14 +6,17 @@
 // loop from Slack (the interactivity function's ack latency for an
 // approval and a refused click, and the time from the click to the fix
 // applied by the remediator), the cold start of the built bootstrap binary,
-// and the binary sizes.
+// the Azure function's handler binary (cold start, memory, delivery to
+// alert latency; azure.go), and the binary sizes.
 //
 // make bench runs it after the Go benchmarks:
 //
-//	go run ./shared/cmd/bench -bootstrap bin/aws-detector/amd64/bootstrap -gobench bin/bench-go.txt
+//	go run ./shared/cmd/bench -bootstrap bin/aws-detector/amd64/bootstrap -gobench bin/bench-go.txt \
+//	  -azure-handler bin/azure-function/amd64/handler
 //
-// It needs moto_server on PATH and the built bootstrap; either missing is an
-// error, never a skip. Progress goes to stderr, the table to stdout.
+// It needs moto_server on PATH, the built bootstrap and the built handler;
+// any missing is an error, never a skip. Progress goes to stderr, the table
+// to stdout.
 package main
 
 import (
@@ -45,6 +48,11 @@ type options struct {
 	workers   int
 	coldRuns  int
 	clicks    int
+	// azureHandler is the built Azure handler, azureEvents the Azure
+	// demo events, azureDrifts the warm drifting deliveries to time.
+	azureHandler string
+	azureEvents  string
+	azureDrifts  int
 }
 
 func main() {
@@ -56,6 +64,9 @@ func main() {
 	flag.IntVar(&o.workers, "workers", 4, "concurrent invocations in the concurrent phase (at most one per independent resource lane)")
 	flag.IntVar(&o.coldRuns, "cold", 5, "cold starts to time")
 	flag.IntVar(&o.clicks, "clicks", 40, "signed Slack clicks in the chat remediation phase: half approvals (each one a click → fix iteration), half refused")
+	flag.StringVar(&o.azureHandler, "azure-handler", "", "the built Azure Functions custom handler for this machine's architecture (bin/azure-function/<arch>/handler)")
+	flag.StringVar(&o.azureEvents, "azure-events", filepath.Join("events", "azure"), "the Azure demo's Event Grid deliveries")
+	flag.IntVar(&o.azureDrifts, "azure-drifts", 100, "warm drifting deliveries to the Azure handler (each followed by an irrelevant one)")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -115,9 +126,16 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) error 
 		return errors.New("-events, -workers and -cold must be positive")
 	case o.clicks < 2:
 		return errors.New("-clicks must be at least 2 (an approval and a refusal)")
+	case o.azureHandler == "":
+		return errors.New("-azure-handler is required (make build-host writes bin/azure-function/<arch>/handler)")
+	case o.azureDrifts <= 0:
+		return errors.New("-azure-drifts must be positive")
 	}
 	if err := checkExecutable(o.bootstrap); err != nil {
 		return err
+	}
+	if err := checkExecutable(o.azureHandler); err != nil {
+		return fmt.Errorf("Azure handler: %w", err)
 	}
 	if _, err := exec.LookPath("moto_server"); err != nil {
 		return motoserver.ErrMissing
@@ -132,6 +150,8 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) error 
 	// The interactivity handler's Go benchmarks are shown with the chat
 	// remediation rows below.
 	chatCPU := cpu.take(chatSection)
+	// So are the Azure function's, with its rows.
+	azureCPU := cpu.take(azureSection)
 	rep.merge(cpu)
 
 	log.Info("starting moto_server and the Slack recorder")
@@ -166,7 +186,16 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) error 
 		return err
 	}
 	rep.merge(cold)
+
+	az := report{rows: azureCPU}
+	azRun, err := azureReport(ctx, w, o, log)
+	if err != nil {
+		return fmt.Errorf("Azure function: %w", err)
+	}
+	az.merge(azRun)
+	rep.merge(az)
 	rep.merge(sizeReport(o.bootstrap))
+	rep.merge(azureSizeReport(o.azureHandler))
 
 	machine = append(machine, "load average at the end: "+loadAverage())
 	printReport(out, machine, rep)

@@ -5,7 +5,10 @@
 // baseline, applies real misconfigurations through the AWS SDK, delivers the
 // CloudTrail events they cause (events/aws) to the function, prints the Slack
 // alerts it posted and the resulting posture, then fixes one and shows that
-// alert resolved in place.
+// alert resolved in place. Then the Azure function (the real handler
+// binary) runs the same pipeline for an Azure subscription: fake ARM,
+// managed identity and Event Grid topic, the same table and Slack
+// (azure.go).
 //
 // make demo builds and runs it.
 package main
@@ -47,15 +50,20 @@ func main() {
 	interactBin := flag.String("interactivity", "", "path to the interactivity function's bootstrap binary")
 	region := flag.String("region", "eu-west-1", "AWS Region of the demo account")
 	logPath := flag.String("log", "bin/demo-function.log", "where the function's JSON logs go")
+	azureBin := flag.String("azure-handler", "", "path to the Azure function's custom handler binary (bin/azure-function/<arch>/handler)")
+	azureEvents := flag.String("azure-events", "events/azure", "directory of the Azure demo events")
+	azureLog := flag.String("azure-log", "bin/demo-azure-function.log", "where the Azure function's JSON logs go")
 	flag.Parse()
-	if err := run(context.Background(), paths{rie: *rie, detector: *bootstrap, remediator: *remediatorBin, interactivity: *interactBin}, *events, *region, *logPath); err != nil {
+	bin := paths{rie: *rie, detector: *bootstrap, remediator: *remediatorBin, interactivity: *interactBin, azure: *azureBin}
+	azure := azureOptions{handler: *azureBin, events: *azureEvents, logPath: *azureLog, region: *region}
+	if err := run(context.Background(), bin, *events, *region, *logPath, azure); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}
 }
 
 // paths are the binaries the demo runs.
-type paths struct{ rie, detector, remediator, interactivity string }
+type paths struct{ rie, detector, remediator, interactivity, azure string }
 
 type demo struct {
 	fn         *lambdarun.RIE // the detector
@@ -70,9 +78,9 @@ type demo struct {
 	clicks     int
 }
 
-func run(ctx context.Context, bin paths, events, region, logPath string) error {
+func run(ctx context.Context, bin paths, events, region, logPath string, azure azureOptions) error {
 	riePath, bootstrap := bin.rie, bin.detector
-	for _, p := range []string{bin.rie, bin.detector, bin.remediator, bin.interactivity} {
+	for _, p := range []string{bin.rie, bin.detector, bin.remediator, bin.interactivity, bin.azure} {
 		if _, err := os.Stat(p); err != nil {
 			return fmt.Errorf("%w (run it through `make demo`, which builds both)", err)
 		}
@@ -135,8 +143,15 @@ func run(ctx context.Context, bin paths, events, region, logPath string) error {
 	}
 	defer remediator.Close()
 	fmt.Printf("  Remediator: %s under aws-lambda-rie, fed by the %s EventBridge bus\n", bin.remediator, bus.Name)
-	interact, stopInteract, err := startInteractivity(ctx, bin.interactivity, append(fnEnv,
-		"SLACK_SIGNING_SECRET="+signingSecret, "SLACK_RESPONSE_URL_PREFIXES="+rec.URL()), logFile)
+	// The Azure fakes start first: the interactivity function publishes
+	// approved Azure fixes to the remediation topic.
+	az, err := startAzure()
+	if err != nil {
+		return err
+	}
+	defer az.close()
+	interactEnv := append(append(fnEnv, "SLACK_SIGNING_SECRET="+signingSecret, "SLACK_RESPONSE_URL_PREFIXES="+rec.URL()), az.interactivityEnv()...)
+	interact, stopInteract, err := startInteractivity(ctx, bin.interactivity, interactEnv, logFile)
 	if err != nil {
 		return err
 	}
@@ -188,7 +203,12 @@ func run(ctx context.Context, bin paths, events, region, logPath string) error {
 	}
 
 	section("6. Posture now (open findings in the DynamoDB table, by severity)")
-	return printPosture(ctx, st, rec)
+	if err := printPosture(ctx, st, rec); err != nil {
+		return err
+	}
+
+	azure.motoURL, azure.governance = moto.URL, filepath.Join(events, "governance-demo.yaml")
+	return d.runAzure(ctx, az, st, azure)
 }
 
 // step applies one change (if any), delivers its event to the function and

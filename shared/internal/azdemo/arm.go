@@ -10,8 +10,10 @@
 package azdemo
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"io"
@@ -19,11 +21,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 
 	"github.com/driftwatch/driftwatch/shared/azremedy/armfake"
 )
@@ -33,20 +37,35 @@ import (
 // process reach it through their cloud configuration's Resource Manager
 // endpoint (DRIFTWATCH_ARM_ENDPOINT for the Azure function). Requests
 // without a bearer token are refused with 401, as ARM refuses them.
+//
+// The SDK's fake servers dispatch each request on the API name the SDK
+// client puts in the request's context (runtime.CtxAPINameKey,
+// "SecurityRulesClient.BeginDelete"), which does not travel over HTTP: the
+// ARM puts it back, from the method and the ARM path (APIName), and for a
+// fake poller's status read from the operation last started on its path.
 type ARM struct {
 	Fake *armfake.Server
 	srv  *httptest.Server
+
+	mu sync.Mutex
+	// lro holds the API name of the long-running operation last started
+	// on each path: its status reads (<path>/get/fake/status) name no
+	// method of their own.
+	lro map[string]string
 }
 
 // ServeARM starts serving fake.
 func ServeARM(fake *armfake.Server) *ARM {
-	a := &ARM{Fake: fake}
+	a := &ARM{Fake: fake, lro: map[string]string{}}
 	a.srv = httptest.NewTLSServer(http.HandlerFunc(a.serve))
 	return a
 }
 
 // Endpoint is the Resource Manager endpoint (https://127.0.0.1:port).
 func (a *ARM) Endpoint() string { return a.srv.URL }
+
+// Server returns the ARM's TLS server (for WriteCA).
+func (a *ARM) Server() *httptest.Server { return a.srv }
 
 // Close stops the server.
 func (a *ARM) Close() { a.srv.Close() }
@@ -70,14 +89,38 @@ func CloudConfig(endpoint string) cloud.Configuration {
 	}
 }
 
+// fakeStatusSuffix ends the path of a fake poller's status reads.
+const fakeStatusSuffix = "/get/fake/status"
+
 func (a *ARM) serve(w http.ResponseWriter, r *http.Request) {
-	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+	armError := func(status int, code, msg string) {
 		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusUnauthorized)
-		io.WriteString(w, `{"error":{"code":"AuthenticationFailed","message":"Authentication failed. The 'Authorization' header is missing."}}`)
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+	}
+	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
+		armError(http.StatusUnauthorized, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.")
 		return
 	}
-	out := r.Clone(r.Context())
+	path := strings.ToLower(r.URL.Path)
+	var name string
+	if base, ok := strings.CutSuffix(path, fakeStatusSuffix); ok && r.Method == http.MethodGet {
+		a.mu.Lock()
+		name = a.lro[base]
+		a.mu.Unlock()
+	} else if n, ok := APIName(r.Method, r.URL.Path); ok {
+		name = n
+		if r.Method != http.MethodGet {
+			a.mu.Lock()
+			a.lro[path] = n
+			a.mu.Unlock()
+		}
+	}
+	if name == "" {
+		armError(http.StatusNotFound, "NoRegisteredProviderFound", "azdemo: no fake API for "+r.Method+" "+r.URL.Path)
+		return
+	}
+	out := r.Clone(context.WithValue(r.Context(), runtime.CtxAPINameKey{}, name))
 	out.RequestURI = ""
 	out.URL.Scheme, out.URL.Host = "https", r.Host
 	resp, err := a.Fake.Transport().Do(out)
@@ -86,7 +129,7 @@ func (a *ARM) serve(w http.ResponseWriter, r *http.Request) {
 		// the response they stand for.
 		var re *azcore.ResponseError
 		if !errors.As(err, &re) || re.RawResponse == nil {
-			http.Error(w, "armfake: "+err.Error(), http.StatusInternalServerError)
+			armError(http.StatusInternalServerError, "InternalServerError", "armfake: "+err.Error())
 			return
 		}
 		resp = re.RawResponse
@@ -99,6 +142,66 @@ func (a *ARM) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.StatusCode)
 	io.Copy(w, resp.Body)
+}
+
+// apis maps "<namespace>/<type>[/<child type>]" and whether the path
+// names one resource (true) or the collection (false) to the SDK client and
+// its method per HTTP method: every API armfake implements.
+var apis = map[string]map[bool]map[string]string{
+	"microsoft.storage/storageaccounts": {true: {
+		http.MethodPut: "AccountsClient.BeginCreate", http.MethodGet: "AccountsClient.GetProperties",
+		http.MethodPatch: "AccountsClient.Update", http.MethodDelete: "AccountsClient.Delete",
+	}},
+	"microsoft.network/networksecuritygroups": {true: {
+		http.MethodPut: "SecurityGroupsClient.BeginCreateOrUpdate", http.MethodGet: "SecurityGroupsClient.Get",
+		http.MethodDelete: "SecurityGroupsClient.BeginDelete",
+	}},
+	"microsoft.network/networksecuritygroups/securityrules": {
+		true: {
+			http.MethodPut: "SecurityRulesClient.BeginCreateOrUpdate", http.MethodGet: "SecurityRulesClient.Get",
+			http.MethodDelete: "SecurityRulesClient.BeginDelete",
+		},
+		false: {http.MethodGet: "SecurityRulesClient.NewListPager"},
+	},
+	"microsoft.sql/servers": {true: {
+		http.MethodPut: "ServersClient.BeginCreateOrUpdate", http.MethodGet: "ServersClient.Get",
+	}},
+	"microsoft.sql/servers/firewallrules": {
+		true: {
+			http.MethodPut: "FirewallRulesClient.CreateOrUpdate", http.MethodGet: "FirewallRulesClient.Get",
+			http.MethodDelete: "FirewallRulesClient.Delete",
+		},
+		false: {http.MethodGet: "FirewallRulesClient.NewListByServerPager"},
+	},
+	"microsoft.sql/servers/auditingsettings": {true: {
+		http.MethodPut: "ServerBlobAuditingPoliciesClient.BeginCreateOrUpdate", http.MethodGet: "ServerBlobAuditingPoliciesClient.Get",
+	}},
+	"microsoft.keyvault/vaults": {true: {
+		http.MethodPut: "VaultsClient.BeginCreateOrUpdate", http.MethodGet: "VaultsClient.Get",
+		http.MethodPatch: "VaultsClient.Update",
+	}},
+}
+
+// APIName is the SDK API name of an ARM request: the provider namespace
+// and resource types after the path's last "providers" segment, and the
+// method. It knows the APIs armfake implements.
+func APIName(method, path string) (string, bool) {
+	segs := strings.Split(strings.Trim(strings.ToLower(path), "/"), "/")
+	i := len(segs) - 1
+	for i >= 0 && segs[i] != "providers" {
+		i--
+	}
+	if i < 0 || i+2 >= len(segs) {
+		return "", false
+	}
+	rest := segs[i+2:] // type, name, child type, child name…
+	types := []string{segs[i+1]}
+	for j := 0; j < len(rest); j += 2 {
+		types = append(types, rest[j])
+	}
+	item := len(rest)%2 == 0
+	name, ok := apis[strings.Join(types, "/")][item][method]
+	return name, ok
 }
 
 // WriteCA writes the PEM certificate every httptest TLS server of this
@@ -118,9 +221,6 @@ func CA(srv *httptest.Server) *x509.CertPool {
 	pool.AddCert(srv.Certificate())
 	return pool
 }
-
-// Server returns the ARM's TLS server (for WriteCA).
-func (a *ARM) Server() *httptest.Server { return a.srv }
 
 // TLSClient is an HTTP client trusting the fakes' certificate.
 func TLSClient(srv *httptest.Server) *http.Client {
