@@ -101,7 +101,12 @@ type world struct {
 	mu         sync.Mutex
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldWith(t, governance) }
+
+// newWorldWith is newWorld under another governance policy. The function
+// publishes the fixes the policy makes automatic to the remediation topic,
+// with the topic's key here (its managed identity in Azure).
+func newWorldWith(t *testing.T, gov string) *world {
 	t.Helper()
 	ctx := t.Context()
 	w := &world{t: t, arm: armfake.New(azdemo.Subscription, nil)}
@@ -144,7 +149,7 @@ func newWorld(t *testing.T) *world {
 	w.slack.SetUser(alice, "alice", "alice@example.com")
 	w.slack.SetUser(bob, "bob", "bob@example.com")
 	w.governance = filepath.Join(t.TempDir(), "governance.yaml")
-	if err := os.WriteFile(w.governance, []byte(governance), 0o644); err != nil {
+	if err := os.WriteFile(w.governance, []byte(gov), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	c, err := azdetector.ConfigFromEnv(func(k string) string {
@@ -166,7 +171,15 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: c.LogLevel}))
-	f, err := azdetector.New(ctx, c, azdetector.Deps{Credential: cred, Transports: w.arm.Transports(), AWS: fed, Logger: log})
+	// The remediation topic; its event subscription delivers to the
+	// function's remediation route (set below, once it listens).
+	w.topic = azdemo.NewTopic("/subscriptions/"+azdemo.Subscription+"/resourceGroups/rg-driftwatch/providers/Microsoft.EventGrid/topics/driftwatch-remediation", topicKey)
+	t.Cleanup(w.topic.Close)
+	publisher, err := w.topic.KeyClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := azdetector.New(ctx, c, azdetector.Deps{Credential: cred, Transports: w.arm.Transports(), AWS: fed, Topic: publisher, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,8 +203,6 @@ func newWorld(t *testing.T) *world {
 
 	// The remediation topic delivers to the remediation route with the
 	// secret, as its event subscription's webhook URL carries it.
-	w.topic = azdemo.NewTopic("/subscriptions/"+azdemo.Subscription+"/resourceGroups/rg-driftwatch/providers/Microsoft.EventGrid/topics/driftwatch-remediation", topicKey)
-	t.Cleanup(w.topic.Close)
 	w.topic.SetWebhook(w.fn.URL + azfunc.RemediationPath + "?code=" + secret)
 
 	// The Slack interactivity function (an AWS Lambda in production),
@@ -508,4 +519,60 @@ func (w *world) has(rule string) bool {
 		w.t.Fatal(err)
 	}
 	return ok
+}
+
+// TestAutoModeFixesThroughTheTopic: where governance makes the NSG fix
+// automatic (inside an always-open maintenance window), the function
+// publishes it to the remediation topic itself; the topic delivers it back
+// to the remediation route, the rule is deleted with no click, and the
+// alert reads as fixed automatically. Outside the window it falls back to
+// a Remediate button.
+func TestAutoModeFixesThroughTheTopic(t *testing.T) {
+	auto := func(start, end string) string {
+		return governance + `rules:
+  ` + azdemo.RDPRuleID + `:
+    mode: auto
+maintenance_windows:
+  - name: ops
+    timezone: UTC
+    days: [mon, tue, wed, thu, fri, sat, sun]
+    start: "` + start + `"
+    end: "` + end + `"
+auto:
+  windows: [ops]
+  rate_limit: {per_account: 5, window: 1h}
+`
+	}
+	t.Run("inside the window", func(t *testing.T) {
+		w := newWorldWith(t, auto("00:00", "24:00"))
+		w.drift()
+		if err := w.topic.Wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		d := w.topic.Deliveries()
+		if len(d) != 1 || d[0].EventType != "Driftwatch.RemediationApproved" || d[0].Status != http.StatusOK {
+			t.Fatalf("topic deliveries %+v, want one automatic RemediationApproved answered 200", d)
+		}
+		if w.rdpOpen() {
+			t.Fatal("RDP is still open after the automatic fix")
+		}
+		m := w.alerts(azdemo.NSG)[0]
+		if !strings.Contains(string(m.Blocks), "RESOLVED") || !strings.Contains(strings.ToLower(string(m.Blocks)), "automatic") {
+			t.Errorf("the auto-fixed message: %s", m.Blocks)
+		}
+	})
+	t.Run("outside the window", func(t *testing.T) {
+		now := time.Now().UTC()
+		w := newWorldWith(t, auto(now.Add(2*time.Hour).Format("15:04"), now.Add(3*time.Hour).Format("15:04")))
+		m := w.drift()
+		if err := w.topic.Wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(w.topic.Deliveries()); n != 0 || !w.rdpOpen() {
+			t.Fatalf("outside the window: %d deliveries, RDP open %v", n, w.rdpOpen())
+		}
+		if !strings.Contains(string(m.Blocks), slackalert.RemediateActionID) {
+			t.Errorf("outside the window the alert should offer Remediate: %s", m.Blocks)
+		}
+	})
 }
