@@ -313,7 +313,7 @@ func TestDecodeDelivery(t *testing.T) {
 			outcome: []string{"malformed"}, detail: "Microsoft.Resources.ResourceWriteSuccess event has no data"},
 		{name: "a bad eventTime", schema: SchemaEventGrid,
 			body:    batchOf(t, func() map[string]any { ev := write(); ev["eventTime"] = "yesterday"; return ev }()),
-			outcome: []string{"malformed"}, detail: "Event Grid event: unmarshalling type *azsystemevents.EventGridEvent"},
+			outcome: []string{"malformed"}, detail: `Event Grid event: eventTime "yesterday": is not an RFC 3339 time`},
 		{name: "a CloudEvent in an Event Grid delivery", schema: SchemaEventGrid,
 			body: []byte(`[` + string(mustJSON(t, write())) + `,` + string(ceSingle) + `]`), outcome: []string{"change", "malformed"},
 			detail: "a CloudEventSchemaV1_0 event in a EventGridSchema delivery"},

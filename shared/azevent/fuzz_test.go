@@ -1,6 +1,7 @@
 package azevent
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -10,9 +11,10 @@ import (
 // must never panic, a rejected body is rejected with a sentinel and nothing
 // else, and every Result is either a Change with one canonical resource and
 // its identity fields or a DroppedError with a known reason. Outcomes are
-// deterministic. Details may not be: the SDK's envelope and data types
-// decode through a map, so which of several invalid members an error names
-// can vary from run to run.
+// deterministic, and a batch decodes the same in one pass as event by
+// event. Details may not be: the SDK's CloudEvent and data types decode
+// through a map, so which of several invalid members an error names can
+// vary from run to run.
 func FuzzDecode(f *testing.F) {
 	var activity int
 	for _, in := range corpusInputs(f) {
@@ -62,6 +64,26 @@ func FuzzDecode(f *testing.F) {
 			a, b := first.Results[i], second.Results[i]
 			if outcome(a) != outcome(b) || a.EventID != b.EventID || (a.Err == nil && describe(a) != describe(b)) {
 				t.Fatalf("result %d differs between runs: %s / %s", i, describe(a), describe(b))
+			}
+		}
+		// A batch decodes the same in one pass as event by event: one
+		// junk element appended forces the latter.
+		trimmed := bytes.TrimSpace(body)
+		if err1 != nil || len(trimmed) < 2 || trimmed[0] != '[' || trimmed[len(trimmed)-1] != ']' || first.Validation != nil {
+			return
+		}
+		forced := append(bytes.Clone(trimmed[:len(trimmed)-1]), ",1]"...)
+		if len(first.Results) == 0 {
+			forced = append(bytes.Clone(trimmed[:len(trimmed)-1]), "1]"...)
+		}
+		slow, err := n.Decode(forced)
+		if err != nil || len(slow.Results) != len(first.Results)+1 {
+			t.Fatalf("with a junk element appended: %v, %d results, want %d", err, len(slow.Results), len(first.Results)+1)
+		}
+		for i := range first.Results {
+			a, b := first.Results[i], slow.Results[i]
+			if outcome(a) != outcome(b) || a.EventID != b.EventID || (a.Err == nil && describe(a) != describe(b)) {
+				t.Fatalf("result %d differs between the one-pass and the event-by-event decoding: %s / %s", i, describe(a), describe(b))
 			}
 		}
 	})
