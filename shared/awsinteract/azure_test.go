@@ -29,6 +29,7 @@ import (
 	"github.com/driftwatch/driftwatch/shared/azres"
 	"github.com/driftwatch/driftwatch/shared/change"
 	"github.com/driftwatch/driftwatch/shared/internal/awsdemo"
+	"github.com/driftwatch/driftwatch/shared/internal/azdemo"
 	"github.com/driftwatch/driftwatch/shared/internal/logbuf"
 	"github.com/driftwatch/driftwatch/shared/internal/motoserver"
 	"github.com/driftwatch/driftwatch/shared/internal/publishfake"
@@ -282,7 +283,7 @@ func (l *azureLoop) approve(user string, m slackrec.Message) string {
 
 // published decodes one publish request of the topic: exactly one event,
 // in the Event Grid schema, that the remediation route would accept.
-func published(t *testing.T, r publishfake.Request) (azsystemevents.EventGridEvent, remediation.Request) {
+func published(t *testing.T, r azdemo.TopicRequest) (azsystemevents.EventGridEvent, remediation.Request) {
 	t.Helper()
 	if r.Method != http.MethodPost || r.Path != "/api/events" || r.RawQuery != "api-version=2018-01-01" {
 		t.Errorf("request %s %s?%s, want POST /api/events?api-version=2018-01-01", r.Method, r.Path, r.RawQuery)

@@ -3,13 +3,10 @@ package azbus_test
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +17,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/eventgrid/azsystemevents"
 
 	"github.com/driftwatch/driftwatch/shared/azbus"
+	"github.com/driftwatch/driftwatch/shared/internal/azdemo"
 	"github.com/driftwatch/driftwatch/shared/remediation"
 	"github.com/driftwatch/driftwatch/shared/store"
 )
@@ -27,67 +25,22 @@ import (
 // topicKey is the fake topic's access key.
 const topicKey = "dGhlLXRvcGljLWtleQ=="
 
-// recorded is one request the fake topic received.
-type recorded struct {
-	Method, Path, RawQuery string
-	Header                 http.Header
-	Body                   []byte
-}
-
-// fakeTopic is a hand-written fake of the Event Grid publish API
-// (POST /api/events?api-version=2018-01-01) on a local TLS server: no
-// Event Grid emulator exists, and the azeventgrid client has no fake
-// transport. It records every request and answers with status (200 by
-// default, with Event Grid's empty body) or an Event Grid error body.
-type fakeTopic struct {
-	srv    *httptest.Server
-	status int
-
-	mu   sync.Mutex
-	reqs []recorded
-}
-
-func newFakeTopic(t *testing.T) *fakeTopic {
+// newTopic is a local Event Grid topic (azdemo's fake: no Event Grid
+// emulator exists, and the azeventgrid client has no fake transport). It
+// takes the key, or the fake credential's bearer token, records every
+// request and delivers nothing.
+func newTopic(t *testing.T) *azdemo.Topic {
 	t.Helper()
-	f := &fakeTopic{status: http.StatusOK}
-	// TLS: the SDK refuses to send a key or a token over plain HTTP.
-	f.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		f.mu.Lock()
-		f.reqs = append(f.reqs, recorded{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Body: body})
-		status := f.status
-		f.mu.Unlock()
-		if status != http.StatusOK {
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			w.WriteHeader(status)
-			io.WriteString(w, `{"error":{"code":"Unauthorized","message":"The request authorization key is not authorized for THE-TOPIC.WESTEUROPE-1.EVENTGRID.AZURE.NET."}}`)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-	}))
-	t.Cleanup(f.srv.Close)
-	return f
+	topic := azdemo.NewTopic("/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg1/providers/Microsoft.EventGrid/topics/the-topic", topicKey)
+	topic.AcceptToken = func(token string) bool { return token == "fake_token" }
+	t.Cleanup(topic.Close)
+	return topic
 }
 
-func (f *fakeTopic) endpoint() string { return f.srv.URL + "/api/events" }
-
-func (f *fakeTopic) requests() []recorded {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]recorded(nil), f.reqs...)
-}
-
-func (f *fakeTopic) clientOptions() *azeventgrid.ClientOptions {
-	return &azeventgrid.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: f.srv.Client()}}
-}
-
-func (f *fakeTopic) keyClient(t *testing.T) *azeventgrid.Client {
+// keyClient publishes to topic with its key.
+func keyClient(t *testing.T, topic *azdemo.Topic) *azeventgrid.Client {
 	t.Helper()
-	c, err := azeventgrid.NewClientWithSharedKeyCredential(f.endpoint(), azcore.NewKeyCredential(topicKey), f.clientOptions())
+	c, err := topic.KeyClient()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,11 +62,11 @@ var applyRequest = remediation.Request{
 // endpoint with the key header, and the recorded body decodes back to the
 // request.
 func TestDispatchWithTopicKey(t *testing.T) {
-	topic := newFakeTopic(t)
-	if err := azbus.NewDispatcher(topic.keyClient(t), nil).Dispatch(t.Context(), applyRequest); err != nil {
+	topic := newTopic(t)
+	if err := azbus.NewDispatcher(keyClient(t, topic), nil).Dispatch(t.Context(), applyRequest); err != nil {
 		t.Fatal(err)
 	}
-	reqs := topic.requests()
+	reqs := topic.Requests()
 	if len(reqs) != 1 {
 		t.Fatalf("%d requests, want 1", len(reqs))
 	}
@@ -167,15 +120,15 @@ func TestDispatchWithTopicKey(t *testing.T) {
 // With an Entra token credential the request carries a bearer token for
 // Event Grid and no key.
 func TestDispatchWithTokenCredential(t *testing.T) {
-	topic := newFakeTopic(t)
-	c, err := azeventgrid.NewClient(topic.endpoint(), &azfake.TokenCredential{}, topic.clientOptions())
+	topic := newTopic(t)
+	c, err := azeventgrid.NewClient(topic.Endpoint(), &azfake.TokenCredential{}, &azeventgrid.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: topic.Server().Client()}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := azbus.NewDispatcher(c, nil).Dispatch(t.Context(), applyRequest); err != nil {
 		t.Fatal(err)
 	}
-	reqs := topic.requests()
+	reqs := topic.Requests()
 	if len(reqs) != 1 {
 		t.Fatalf("%d requests, want 1", len(reqs))
 	}
@@ -201,13 +154,13 @@ func TestDispatchRoundTripsEveryOp(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.op), func(t *testing.T) {
-			topic := newFakeTopic(t)
+			topic := newTopic(t)
 			req := applyRequest
 			req.Op, req.RemediationID = tt.op, tt.id
-			if err := azbus.NewDispatcher(topic.keyClient(t), nil).Dispatch(t.Context(), req); err != nil {
+			if err := azbus.NewDispatcher(keyClient(t, topic), nil).Dispatch(t.Context(), req); err != nil {
 				t.Fatal(err)
 			}
-			reqs := topic.requests()
+			reqs := topic.Requests()
 			if len(reqs) != 1 {
 				t.Fatalf("%d requests, want 1", len(reqs))
 			}
@@ -257,16 +210,16 @@ func cloudEventOf(t *testing.T, eg azsystemevents.EventGridEvent) messaging.Clou
 
 // A request without a time is stamped with the dispatcher's clock.
 func TestDispatchStampsTime(t *testing.T) {
-	topic := newFakeTopic(t)
+	topic := newTopic(t)
 	now := time.Date(2026, 12, 5, 8, 30, 0, 0, time.FixedZone("CET", 3600))
 	req := applyRequest
 	req.At = time.Time{}
-	d := azbus.NewDispatcher(topic.keyClient(t), &azbus.DispatcherOptions{Now: func() time.Time { return now }})
+	d := azbus.NewDispatcher(keyClient(t, topic), &azbus.DispatcherOptions{Now: func() time.Time { return now }})
 	if err := d.Dispatch(t.Context(), req); err != nil {
 		t.Fatal(err)
 	}
 	var evs []azsystemevents.EventGridEvent
-	if err := json.Unmarshal(topic.requests()[0].Body, &evs); err != nil {
+	if err := json.Unmarshal(topic.Requests()[0].Body, &evs); err != nil {
 		t.Fatal(err)
 	}
 	if got := *evs[0].EventTime; !got.Equal(now) || got.Location() != time.UTC {
@@ -277,9 +230,9 @@ func TestDispatchStampsTime(t *testing.T) {
 // A refused publish is an error with Event Grid's status and code, and
 // without the key; an invalid request is refused before anything is sent.
 func TestDispatchErrors(t *testing.T) {
-	topic := newFakeTopic(t)
-	topic.status = http.StatusUnauthorized
-	err := azbus.NewDispatcher(topic.keyClient(t), nil).Dispatch(t.Context(), applyRequest)
+	topic := newTopic(t)
+	topic.Refuse(http.StatusUnauthorized)
+	err := azbus.NewDispatcher(keyClient(t, topic), nil).Dispatch(t.Context(), applyRequest)
 	var re *azcore.ResponseError
 	if !errors.As(err, &re) || re.StatusCode != http.StatusUnauthorized || re.ErrorCode != "Unauthorized" {
 		t.Fatalf("error = %v, want a 401 Unauthorized response error", err)
@@ -291,13 +244,13 @@ func TestDispatchErrors(t *testing.T) {
 		t.Errorf("error %q does not say what was published", err)
 	}
 
-	before := len(topic.requests())
+	before := len(topic.Requests())
 	bad := applyRequest
 	bad.RemediationID = ""
-	if err := azbus.NewDispatcher(topic.keyClient(t), nil).Dispatch(t.Context(), bad); err == nil {
+	if err := azbus.NewDispatcher(keyClient(t, topic), nil).Dispatch(t.Context(), bad); err == nil {
 		t.Error("an apply request without a remediation id was dispatched")
 	}
-	if got := len(topic.requests()); got != before {
+	if got := len(topic.Requests()); got != before {
 		t.Errorf("an invalid request reached the topic (%d requests)", got-before)
 	}
 }

@@ -46,8 +46,17 @@ type Topic struct {
 
 	mu         sync.Mutex
 	webhook    string
+	refuse     int
+	requests   []TopicRequest
 	deliveries []Delivered
 	pending    sync.WaitGroup
+}
+
+// TopicRequest is one request the topic received, refused ones included.
+type TopicRequest struct {
+	Method, Path, RawQuery string
+	Header                 http.Header
+	Body                   []byte
 }
 
 // Delivered is one event's delivery.
@@ -68,7 +77,8 @@ func NewTopic(id, key string) *Topic {
 }
 
 // SetWebhook sets the event subscription's endpoint (with its secret in
-// the query, as a webhook URL carries it).
+// the query, as a webhook URL carries it). Without one the topic accepts
+// events and delivers nothing.
 func (t *Topic) SetWebhook(url string) {
 	t.mu.Lock()
 	t.webhook = url
@@ -97,6 +107,22 @@ func (t *Topic) Wait(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("topic deliveries still running: %w", ctx.Err())
 	}
+}
+
+// Requests returns the requests the topic received, in order.
+func (t *Topic) Requests() []TopicRequest {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]TopicRequest(nil), t.requests...)
+}
+
+// Refuse makes the topic answer every later publish with status and Event
+// Grid's error body (401 Unauthorized, 403 Forbidden, ...); zero accepts
+// again.
+func (t *Topic) Refuse(status int) {
+	t.mu.Lock()
+	t.refuse = status
+	t.mu.Unlock()
 }
 
 // Deliveries returns the deliveries that have ended.
@@ -130,6 +156,11 @@ func (t *Topic) authorized(r *http.Request) bool {
 }
 
 func (t *Topic) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
+	t.mu.Lock()
+	t.requests = append(t.requests, TopicRequest{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: r.Header.Clone(), Body: body})
+	webhook, refuse := t.webhook, t.refuse
+	t.mu.Unlock()
 	switch {
 	case r.URL.Path != "/api/events":
 		egError(w, http.StatusNotFound, "NotFound", "The requested resource does not exist.")
@@ -143,8 +174,10 @@ func (t *Topic) serve(w http.ResponseWriter, r *http.Request) {
 	case !t.authorized(r):
 		egError(w, http.StatusUnauthorized, "Unauthorized", "The request authorization key is not authorized for the topic.")
 		return
+	case refuse != 0:
+		egError(w, refuse, http.StatusText(refuse), "Refused by the test.")
+		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
 	if err != nil || len(body) > 1<<20 {
 		egError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The maximum size (1048576) has been exceeded.")
 		return
@@ -162,9 +195,10 @@ func (t *Topic) serve(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	t.mu.Lock()
-	webhook := t.webhook
-	t.mu.Unlock()
+	if webhook == "" {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	for _, ev := range events {
 		topic, _ := json.Marshal(t.ID)
 		ev["topic"], ev["metadataVersion"] = topic, json.RawMessage(`"1"`)

@@ -1,7 +1,8 @@
 // Package publishfake fakes, on local TLS servers, the three endpoints an
 // AWS function publishing to an Azure Event Grid topic talks to: AWS STS
 // GetWebIdentityToken, the Microsoft Entra token endpoint and the Event
-// Grid publish API. None has an emulator: moto (5.2.1) does not implement
+// Grid publish API (azdemo's topic fake, shared with the demo). None has
+// an emulator: moto (5.2.1) does not implement
 // GetWebIdentityToken, Entra has no local twin, and there is no Event Grid
 // emulator. Each fake answers as the service documents it, checks what the
 // service would check (the assertion Entra is given is a token STS issued,
@@ -26,6 +27,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/driftwatch/driftwatch/shared/internal/azdemo"
 )
 
 // Identities the fakes expect.
@@ -36,8 +39,9 @@ const (
 	ClientID = "11111111-2222-4333-8444-555555555555"
 	// RoleARN is the sub of the tokens STS issues.
 	RoleARN = "arn:aws:iam::123456789012:role/driftwatch-interactivity"
-	// TopicKey is the topic's access key.
+	// TopicKey is the topic's access key, TopicID its ARM id.
 	TopicKey = "dGhlLXRvcGljLWtleQ=="
+	TopicID  = "/subscriptions/3f9e2c41-7a5d-4b8e-a1c6-52d0e8b47a19/resourceGroups/rg-driftwatch/providers/Microsoft.EventGrid/topics/driftwatch-remediation"
 	// EventGridScope is the scope of the Entra tokens the topic accepts.
 	EventGridScope = "https://eventgrid.azure.net/.default"
 	// AssertionType is the client_assertion_type of a federated credential.
@@ -89,11 +93,13 @@ func (s *server) Requests() []Request {
 	return slices.Clone(s.reqs)
 }
 
-// Fakes are the three fakes, wired to one another.
+// Fakes are the three fakes, wired to one another. The topic is azdemo's
+// (it checks the key, or a bearer token Entra issued, and records every
+// request); it has no event subscription here.
 type Fakes struct {
 	STS   *STS
 	Entra *Entra
-	Topic *Topic
+	Topic *azdemo.Topic
 }
 
 // Start starts the three fakes; they stop with the test.
@@ -101,19 +107,21 @@ func Start(t testing.TB) *Fakes {
 	t.Helper()
 	f := &Fakes{STS: &STS{issued: map[string]bool{}}}
 	f.Entra = &Entra{sts: f.STS, issued: map[string]bool{}}
-	f.Topic = &Topic{entra: f.Entra}
 	f.STS.start(t, f.STS.serve)
 	f.Entra.start(t, f.Entra.serve)
-	f.Topic.start(t, f.Topic.serve)
+	f.Topic = azdemo.NewTopic(TopicID, TopicKey)
+	f.Topic.AcceptToken = f.Entra.Issued
+	t.Cleanup(f.Topic.Close)
 	return f
 }
 
 // RootCAs trusts the three fakes' certificates.
 func (f *Fakes) RootCAs() *x509.CertPool {
 	pool := x509.NewCertPool()
-	for _, s := range []*server{&f.STS.server, &f.Entra.server, &f.Topic.server} {
+	for _, s := range []*server{&f.STS.server, &f.Entra.server} {
 		pool.AddCert(s.srv.Certificate())
 	}
+	pool.AddCert(f.Topic.Server().Certificate())
 	return pool
 }
 
@@ -276,38 +284,5 @@ func (e *Entra) serve(w http.ResponseWriter, r Request) {
 		e.issued[tok] = true
 		e.mu.Unlock()
 		writeJSON(http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": tok})
-	}
-}
-
-// Topic is the Event Grid publish API of a custom topic: POST
-// /api/events?api-version=2018-01-01 with the key (aeg-sas-key) or a
-// bearer token Entra issued; 200 with an empty body, or Event Grid's
-// error body.
-type Topic struct {
-	server
-	entra *Entra
-}
-
-// Endpoint is the topic endpoint, as Terraform outputs it.
-func (t *Topic) Endpoint() string { return t.URL() + "/api/events" }
-
-func (t *Topic) serve(w http.ResponseWriter, r Request) {
-	fail := func(status int, code, msg string) {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(status)
-		fmt.Fprintf(w, `{"error":{"code":%q,"message":%q}}`, code, msg)
-	}
-	key, bearer := r.Header.Get("aeg-sas-key"), strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	switch {
-	case r.Method != http.MethodPost || r.Path != "/api/events" || r.RawQuery != "api-version=2018-01-01":
-		fail(http.StatusNotFound, "NotFound", "not a publish request: "+r.Method+" "+r.Path+"?"+r.RawQuery)
-	case key == "" && bearer == "":
-		fail(http.StatusUnauthorized, "Unauthorized", "The request did not include the aeg-sas-key header or an Authorization header.")
-	case key != "" && key != TopicKey:
-		fail(http.StatusUnauthorized, "Unauthorized", "The request authorization key is not authorized for the topic.")
-	case key == "" && !t.entra.Issued(bearer):
-		fail(http.StatusUnauthorized, "Unauthorized", "The principal associated with the provided token is not authorized to publish to the topic.")
-	default:
-		w.WriteHeader(http.StatusOK)
 	}
 }
