@@ -17,6 +17,7 @@ import (
 	"github.com/driftwatch/driftwatch/shared/azres"
 	"github.com/driftwatch/driftwatch/shared/change"
 	"github.com/driftwatch/driftwatch/shared/internal/corpus"
+	"github.com/driftwatch/driftwatch/shared/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/azevent/corpus.golden and infra/azure/eventgrid-filter.json")
@@ -244,37 +245,7 @@ func TestCorpus(t *testing.T) {
 
 func checkGolden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("golden file: %v (run go test -run %s -update)", err, t.Name())
-	}
-	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		shown := 0
-		for i := 0; i < max(len(gl), len(wl)) && shown < 20; i++ {
-			var g, w string
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if g != w {
-				t.Errorf("%s line %d:\n got: %s\nwant: %s", filepath.Base(path), i+1, g, w)
-				shown++
-			}
-		}
-		t.Fatalf("%s differs from the generated output; review, then run go test -run %s -update", path, t.Name())
-	}
+	golden.Check(t, path, got, *update)
 }
 
 // TestBrokenCloudEvent: the 2021 documentation sample, with "topic" for
