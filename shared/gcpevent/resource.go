@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/driftwatch/driftwatch/shared/change"
+	"github.com/driftwatch/driftwatch/shared/gcpres"
 )
 
 // resourceOf builds the reference of the evaluated resource of type typ
@@ -30,20 +31,20 @@ func resourceOf(typ, resourceName string, labels map[string]string, project stri
 		// entry's resource labels name it.
 		b := first(after(segs, "buckets"), labels["bucket_name"])
 		if b != "" {
-			ref.Name, ref.ID = b, "//storage.googleapis.com/projects/_/buckets/"+b
+			ref.Name, ref.ID = b, gcpres.BucketID(b)
 		}
 	case typeFirewall:
 		p := first(realProject(after(segs, "projects")), project)
 		if name := after(segs, "firewalls"); name != "" && p != "" {
 			ref.Name, ref.Account = name, p
-			ref.ID = "//compute.googleapis.com/projects/" + p + "/global/firewalls/" + name
+			ref.ID = gcpres.FirewallID(p, name)
 		}
 	case typeSQLInstance:
 		p, name := sqlInstance(segs, labels["database_id"])
 		p = first(p, project)
 		if name != "" && p != "" {
 			ref.Name, ref.Account = name, p
-			ref.ID = "//cloudsql.googleapis.com/projects/" + p + "/instances/" + name
+			ref.ID = gcpres.SQLInstanceID(p, name)
 		}
 	case typeProject:
 		if len(segs) >= 1 && segs[0] != "projects" {
@@ -57,7 +58,7 @@ func resourceOf(typ, resourceName string, labels map[string]string, project stri
 		}
 		if p != "" && len(segs) == 2 {
 			ref.Name, ref.Account = p, p
-			ref.ID = "//cloudresourcemanager.googleapis.com/projects/" + p
+			ref.ID = gcpres.ProjectID(p)
 		}
 	case typeServiceAccount:
 		// A key's events name the key (…/keys/{id}); the evaluated
@@ -70,13 +71,13 @@ func resourceOf(typ, resourceName string, labels map[string]string, project stri
 		}
 		if sa != "" && p != "" {
 			ref.Name, ref.Account = sa, p
-			ref.ID = "//iam.googleapis.com/projects/" + p + "/serviceAccounts/" + sa
+			ref.ID = gcpres.ServiceAccountID(p, sa)
 		}
 	case typeCryptoKey:
 		p, l, r, k := after(segs, "projects"), after(segs, "locations"), after(segs, "keyRings"), after(segs, "cryptoKeys")
 		if p != "" && l != "" && r != "" && k != "" {
 			ref.Name, ref.Account, ref.Region = k, p, l
-			ref.ID = "//cloudkms.googleapis.com/projects/" + p + "/locations/" + l + "/keyRings/" + r + "/cryptoKeys/" + k
+			ref.ID = gcpres.CryptoKeyID(p, l, r, k)
 		}
 	default:
 		return ref, fmt.Errorf("no canonical id for resource type %q", typ)

@@ -1,15 +1,15 @@
 package gcpevent
 
-// The resource types and their canonical id forms. They must equal the
-// constants of shared/gcpres (written in parallel); they are unexported
-// here until this package switches to gcpres's.
+import "github.com/driftwatch/driftwatch/shared/gcpres"
+
+// The resource types the table maps to (gcpres's).
 const (
-	typeBucket         = "storage.googleapis.com/Bucket"
-	typeFirewall       = "compute.googleapis.com/Firewall"
-	typeSQLInstance    = "sqladmin.googleapis.com/Instance"
-	typeProject        = "cloudresourcemanager.googleapis.com/Project"
-	typeServiceAccount = "iam.googleapis.com/ServiceAccount"
-	typeCryptoKey      = "cloudkms.googleapis.com/CryptoKey"
+	typeBucket         = gcpres.TypeBucket
+	typeFirewall       = gcpres.TypeFirewall
+	typeSQLInstance    = gcpres.TypeSQLInstance
+	typeProject        = gcpres.TypeProject
+	typeServiceAccount = gcpres.TypeServiceAccount
+	typeCryptoKey      = gcpres.TypeCryptoKey
 )
 
 // Mapping is one row of the method table: an audited API method and the

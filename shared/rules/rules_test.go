@@ -9,6 +9,7 @@ import (
 	"github.com/driftwatch/driftwatch/shared/awsres"
 	"github.com/driftwatch/driftwatch/shared/azres"
 	"github.com/driftwatch/driftwatch/shared/change"
+	"github.com/driftwatch/driftwatch/shared/gcpres"
 )
 
 // Test data shared by the package's tests lives at the repository root.
@@ -21,18 +22,23 @@ const (
 // document types it compiles against and what its rules must look like.
 type catalogue struct {
 	cloud change.Cloud
-	// types are the cloud's document types (awsres.Types(), azres.Types()).
+	// types are the cloud's document types (awsres.Types(), azres.Types(),
+	// gcpres.Types()).
 	types map[string]reflect.Type
 	// minRules is the size the catalogue must not fall below.
 	minRules int
 	// trigger matches the cloud's audit-log operation names: CloudTrail
-	// eventNames for AWS, ARM operation names for Azure.
+	// eventNames for AWS, ARM operation names for Azure, Cloud Audit Logs
+	// methodNames for GCP.
 	trigger *regexp.Regexp
 	// actionPrefix starts every remediation action name of the cloud
 	// ("" when the cloud's action names have no common prefix).
 	actionPrefix string
 	// cis starts every CIS control id: the cloud's benchmark.
 	cis string
+	// uncontrolled are the rules the reference mapping (controls.csv)
+	// finds no framework control for; every other rule must name one.
+	uncontrolled []string
 }
 
 // catalogues lists every cloud with a built-in catalogue, in the order
@@ -57,6 +63,23 @@ func catalogues() []catalogue {
 			actionPrefix: "azure_",
 			cis:          "CIS Azure ",
 		},
+		{
+			cloud:    change.GCP,
+			types:    gcpres.Types(),
+			minRules: 12,
+			// Cloud Audit Logs methodNames: dotted API names
+			// ("storage.setIamPermissions", "v1.compute.firewalls.insert",
+			// "google.iam.admin.v1.CreateServiceAccountKey") or the bare
+			// RPC names some services log ("SetIamPolicy", "CreateCryptoKey").
+			trigger:      regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$`),
+			actionPrefix: "gcp_",
+			cis:          "CIS GCP ",
+			uncontrolled: []string{
+				"gcp_firewall_no_ingress_all_ports_from_internet",
+				"gcp_iam_no_basic_roles_for_users",
+				"gcp_storage_bucket_public_access_prevention_enforced",
+			},
+		},
 	}
 }
 
@@ -64,7 +87,7 @@ func catalogues() []catalogue {
 // the engine on AWS documents.
 func awsCatalogue() catalogue { return catalogues()[0] }
 
-// name is the catalogue's folder name: "aws", "azure".
+// name is the catalogue's folder name: "aws", "azure", "gcp".
 func (c catalogue) name() string { return string(c.cloud) }
 
 // fixtureDir is where the catalogue's rule fixtures live.

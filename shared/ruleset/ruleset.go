@@ -22,6 +22,7 @@ import (
 	"github.com/driftwatch/driftwatch/shared/awsres"
 	"github.com/driftwatch/driftwatch/shared/azres"
 	"github.com/driftwatch/driftwatch/shared/change"
+	"github.com/driftwatch/driftwatch/shared/gcpres"
 	"github.com/driftwatch/driftwatch/shared/governance"
 	"github.com/driftwatch/driftwatch/shared/pipeline"
 	"github.com/driftwatch/driftwatch/shared/remediation"
@@ -29,7 +30,7 @@ import (
 )
 
 // Clouds are the clouds with a rule catalogue, by their change.Cloud name.
-var Clouds = []change.Cloud{change.AWS, change.Azure}
+var Clouds = []change.Cloud{change.AWS, change.Azure, change.GCP}
 
 // Types returns the document types of one cloud's resources; nil for a
 // cloud without any.
@@ -39,6 +40,8 @@ func Types(c change.Cloud) map[string]reflect.Type {
 		return awsres.Types()
 	case change.Azure:
 		return azres.Types()
+	case change.GCP:
+		return gcpres.Types()
 	}
 	return nil
 }
@@ -199,6 +202,8 @@ func ConsoleURL(ref change.ResourceRef) string {
 		return awsres.ConsoleURL(ref)
 	case change.Azure:
 		return azres.PortalURL(ref)
+	case change.GCP:
+		return gcpres.ConsoleURL(ref)
 	}
 	return ""
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/driftwatch/driftwatch/shared/awsres"
 	"github.com/driftwatch/driftwatch/shared/azres"
 	"github.com/driftwatch/driftwatch/shared/change"
+	"github.com/driftwatch/driftwatch/shared/gcpres"
 	"github.com/driftwatch/driftwatch/shared/governance"
 	"github.com/driftwatch/driftwatch/shared/remediation"
 	"github.com/driftwatch/driftwatch/shared/rules"
@@ -43,6 +44,18 @@ remediation:
 triggers: [Microsoft.Storage/storageAccounts/write]
 `
 
+const gcpRule = `id: acme_bucket_labelled
+title: ACME buckets carry a team label
+description: ACME bills storage by team.
+resource_type: storage.googleapis.com/Bucket
+severity: low
+condition: "'team' in resource.labels"
+settings: [labels]
+remediation:
+  guidance: Label the bucket with its team.
+triggers: [storage.buckets.update]
+`
+
 func write(t *testing.T, dir, name, body string) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
@@ -65,9 +78,10 @@ func TestCompileTakesEachCloudsRules(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "versioning.yaml", awsRule)
 	write(t, dir, "shared-key.yaml", azureRule)
-	nAWS, nAzure := builtin(t, change.AWS), builtin(t, change.Azure)
-	if nAWS == 0 {
-		t.Fatal("no built-in AWS rules")
+	write(t, dir, "labelled.yaml", gcpRule)
+	nAWS, nAzure, nGCP := builtin(t, change.AWS), builtin(t, change.Azure), builtin(t, change.GCP)
+	if nAWS == 0 || nAzure == 0 || nGCP == 0 {
+		t.Fatalf("built-in rules: %d AWS, %d Azure, %d GCP", nAWS, nAzure, nGCP)
 	}
 
 	tests := []struct {
@@ -79,7 +93,8 @@ func TestCompileTakesEachCloudsRules(t *testing.T) {
 	}{
 		{[]change.Cloud{change.AWS}, nAWS + 1, "acme_s3_bucket_versioning", "acme_storage_no_shared_key", awsres.TypeS3Bucket},
 		{[]change.Cloud{change.Azure}, nAzure + 1, "acme_storage_no_shared_key", "acme_s3_bucket_versioning", azres.TypeStorageAccount},
-		{ruleset.Clouds, nAWS + nAzure + 2, "acme_storage_no_shared_key", "", awsres.TypeS3Bucket},
+		{[]change.Cloud{change.GCP}, nGCP + 1, "acme_bucket_labelled", "acme_storage_no_shared_key", gcpres.TypeBucket},
+		{ruleset.Clouds, nAWS + nAzure + nGCP + 3, "acme_storage_no_shared_key", "", awsres.TypeS3Bucket},
 	}
 	for _, tt := range tests {
 		e, err := ruleset.Compile(tt.clouds, dir, nil)
@@ -96,7 +111,8 @@ func TestCompileTakesEachCloudsRules(t *testing.T) {
 			t.Errorf("%v: %s compiled for another cloud", tt.clouds, tt.hasNot)
 		}
 		for _, r := range e.Rules() {
-			if r.ID == tt.has && r.Source != filepath.Join(dir, "shared-key.yaml") && r.Source != filepath.Join(dir, "versioning.yaml") {
+			if r.ID == tt.has && r.Source != filepath.Join(dir, "shared-key.yaml") && r.Source != filepath.Join(dir, "versioning.yaml") &&
+				r.Source != filepath.Join(dir, "labelled.yaml") {
 				t.Errorf("%s source = %s, want its file on disk", r.ID, r.Source)
 			}
 		}
@@ -196,8 +212,12 @@ func TestConsoleURLByCloud(t *testing.T) {
 	if !strings.Contains(aws, "console.aws.amazon.com") || !strings.HasPrefix(az, "https://portal.azure.com/") {
 		t.Fatalf("aws %q, azure %q", aws, az)
 	}
-	if got := ruleset.ConsoleURL(change.ResourceRef{Cloud: change.GCP}); got != "" {
-		t.Errorf("gcp = %q", got)
+	gcp := ruleset.ConsoleURL(change.ResourceRef{Cloud: change.GCP, Type: gcpres.TypeBucket, ID: gcpres.BucketID("invoices")})
+	if !strings.HasPrefix(gcp, "https://console.cloud.google.com/storage/browser/invoices") {
+		t.Errorf("gcp = %q", gcp)
+	}
+	if got := ruleset.ConsoleURL(change.ResourceRef{Cloud: "oci", Type: gcpres.TypeBucket, ID: gcpres.BucketID("invoices")}); got != "" {
+		t.Errorf("a cloud without console links = %q", got)
 	}
 }
 
