@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/driftwatch/driftwatch/shared/jwks"
 )
 
 // Authenticator decides whether a request comes from the configured
@@ -23,7 +25,7 @@ var (
 	ErrUnauthenticated = errors.New("request not authenticated")
 	// ErrKeysUnavailable: the token's signing keys could not be fetched,
 	// so a token cannot be checked right now.
-	ErrKeysUnavailable = errors.New("token signing keys unavailable")
+	ErrKeysUnavailable = jwks.ErrUnavailable
 	// ErrWeakSecret: a configured shared secret is shorter than
 	// MinSecretLength.
 	ErrWeakSecret = errors.New("shared secret too short")

@@ -41,8 +41,9 @@ const (
 	EventTypeAuditLogWritten  = "google.cloud.audit.log.v1.written"
 )
 
-// Sentinel errors. ErrNotDelivery means the body as a whole is unusable;
-// an HTTP endpoint answers 400 (Pub/Sub push retries other codes).
+// Sentinel errors. ErrNotDelivery means the body as a whole is unusable:
+// no retry can fix it, so the push endpoint acknowledges it with its reason
+// logged (shared/gcpfunc) rather than have Pub/Sub redeliver it.
 var (
 	// ErrNotDelivery reports a body that is not JSON, or JSON that is
 	// neither a Pub/Sub push body, a CloudEvent nor a LogEntry.
