@@ -135,7 +135,9 @@ type Governance interface {
 	TakeRateToken(ctx context.Context, bucket string, now time.Time, window time.Duration, limit int) error
 
 	// AppendAudit adds an entry; an entry is never overwritten (ErrConflict
-	// for a duplicate At+Seq).
+	// for another entry at the same At+Seq). A store reached over the
+	// network may treat the same entry appended again as done: its SDK
+	// retries a request whose answer was lost.
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	// Audit returns a resource's audit log, oldest first.
 	Audit(ctx context.Context, key Key) ([]AuditEntry, error)

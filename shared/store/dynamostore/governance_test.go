@@ -3,6 +3,7 @@ package dynamostore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -179,5 +180,30 @@ func TestGovernanceItemLayout(t *testing.T) {
 				t.Errorf("%s %s: unexpected attribute %s", c.pk, c.sk, attr)
 			}
 		}
+	}
+}
+
+// TestAppendAuditRetryIsDone: a retried append of the entry the first
+// attempt already wrote (its answer lost with the connection) succeeds;
+// another entry at the same instant and seq is still a conflict.
+func TestAppendAuditRetryIsDone(t *testing.T) {
+	client, _ := newClient()
+	s := New(client, newTable(t, client))
+	key := store.Key{Cloud: change.AWS, Account: "111111111111", ResourceID: "arn:aws:s3:::alpha"}
+	e := store.AuditEntry{Key: key, At: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), Seq: "s", Kind: "click", Who: "U1"}
+	if err := s.AppendAudit(t.Context(), e); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendAudit(t.Context(), e); err != nil {
+		t.Errorf("the same entry appended again: %v, want done", err)
+	}
+	other := e
+	other.Kind = "denial"
+	if err := s.AppendAudit(t.Context(), other); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("another entry at the same instant and seq: %v, want ErrConflict", err)
+	}
+	log, err := s.Audit(t.Context(), key)
+	if err != nil || len(log) != 1 || log[0].Kind != "click" {
+		t.Errorf("audit log %+v, %v; want the one click", log, err)
 	}
 }
