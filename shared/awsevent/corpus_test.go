@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -81,42 +80,21 @@ func corpusInputs(tb testing.TB) []input {
 
 func jsonlInputs(tb testing.TB, dir, file string) []input {
 	tb.Helper()
-	data := readFile(tb, filepath.Join(dir, file))
 	var out []input
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, 16<<20)
-	for i := 0; sc.Scan(); i++ {
-		var line struct {
-			Meta   json.RawMessage `json:"meta"`
-			Record json.RawMessage `json:"record"`
-			Event  json.RawMessage `json:"event"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-			tb.Fatalf("%s line %d: %v", file, i+1, err)
-		}
-		raw := line.Record
+	for i, line := range corpus.Lines(tb, filepath.Join(dir, file)) {
+		raw := line["record"]
 		if raw == nil {
-			raw = line.Event
+			raw = line["event"]
 		}
 		if raw == nil {
 			tb.Fatalf("%s line %d: neither record nor event", file, i+1)
 		}
-		out = append(out, input{name: fmt.Sprintf("%s#%d", file, i), raw: raw, meta: line.Meta})
-	}
-	if err := sc.Err(); err != nil {
-		tb.Fatalf("%s: %v", file, err)
+		out = append(out, input{name: fmt.Sprintf("%s#%d", file, i), raw: raw, meta: line["meta"]})
 	}
 	return out
 }
 
-func readFile(tb testing.TB, path string) []byte {
-	tb.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("read corpus: %v", err)
-	}
-	return b
-}
+func readFile(tb testing.TB, path string) []byte { return corpus.ReadFile(tb, path) }
 
 func newNormalizer(tb testing.TB) *Normalizer {
 	tb.Helper()

@@ -1,14 +1,12 @@
 package azevent
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -65,31 +63,16 @@ func corpusInputs(tb testing.TB) []input {
 func jsonlInputs(tb testing.TB, path, name string) []input {
 	tb.Helper()
 	var out []input
-	sc := bufio.NewScanner(bytes.NewReader(readFile(tb, path)))
-	sc.Buffer(nil, 16<<20)
-	for i := 1; sc.Scan(); i++ {
-		var line struct {
-			Record json.RawMessage `json:"record"`
+	for i, line := range corpus.Lines(tb, path) {
+		if line["record"] == nil {
+			tb.Fatalf("%s line %d: no record", name, i+1)
 		}
-		if err := json.Unmarshal(sc.Bytes(), &line); err != nil || line.Record == nil {
-			tb.Fatalf("%s line %d: no record (%v)", name, i, err)
-		}
-		out = append(out, input{name: fmt.Sprintf("%s#%d", name, i), raw: line.Record})
-	}
-	if err := sc.Err(); err != nil {
-		tb.Fatalf("%s: %v", name, err)
+		out = append(out, input{name: fmt.Sprintf("%s#%d", name, i+1), raw: line["record"]})
 	}
 	return out
 }
 
-func readFile(tb testing.TB, path string) []byte {
-	tb.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("read corpus: %v", err)
-	}
-	return b
-}
+func readFile(tb testing.TB, path string) []byte { return corpus.ReadFile(tb, path) }
 
 func newNormalizer(tb testing.TB) *Normalizer {
 	tb.Helper()

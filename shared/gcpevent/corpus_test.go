@@ -1,14 +1,12 @@
 package gcpevent
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -74,32 +72,16 @@ func corpusInputs(tb testing.TB) []input {
 func jsonlInputs(tb testing.TB, path, field string) []input {
 	tb.Helper()
 	var out []input
-	sc := bufio.NewScanner(bytes.NewReader(readFile(tb, path)))
-	sc.Buffer(nil, 16<<20)
-	for i := 1; sc.Scan(); i++ {
-		var line map[string]json.RawMessage
-		if err := json.Unmarshal(sc.Bytes(), &line); err != nil || line[field] == nil {
-			tb.Fatalf("%s line %d: no %s (%v)", path, i, field, err)
+	for i, line := range corpus.Lines(tb, path) {
+		if line[field] == nil {
+			tb.Fatalf("%s line %d: no %s", path, i+1, field)
 		}
-		out = append(out, input{name: fmt.Sprintf("%s#%d", filepath.Base(path), i), raw: line[field]})
-	}
-	if err := sc.Err(); err != nil {
-		tb.Fatalf("%s: %v", path, err)
-	}
-	if len(out) == 0 {
-		tb.Fatalf("%s: no samples", path)
+		out = append(out, input{name: fmt.Sprintf("%s#%d", filepath.Base(path), i+1), raw: line[field]})
 	}
 	return out
 }
 
-func readFile(tb testing.TB, path string) []byte {
-	tb.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("read corpus: %v", err)
-	}
-	return b
-}
+func readFile(tb testing.TB, path string) []byte { return corpus.ReadFile(tb, path) }
 
 func newNormalizer(tb testing.TB) *Normalizer {
 	tb.Helper()
