@@ -71,7 +71,7 @@ func TestConfigFromEnv(t *testing.T) {
 				"SLACK_API_URL":             " http://127.0.0.1:9000/api/ ",
 				"DRIFTWATCH_RULES_DIR":      " /etc/driftwatch/rules ",
 				"DRIFTWATCH_DISABLED_RULES": " aws_s3_bucket_mfa_delete_enabled , aws_iam_user_access_key_unused_45d ",
-				"DRIFTWATCH_ACCOUNTS":       ` {"123456789012": {"name": "payments-prod", "environment": "prod", "labels": {"team": "payments"}}, "210987654321": {"name": "sandbox"}} `,
+				"DRIFTWATCH_ACCOUNTS":       ` {"123456789012": {"name": "payments-prod", "environment": "prod", "labels": {"team": "payments"}}, "210987654321": {"name": "Sandbox"}} `,
 				"DRIFTWATCH_S3_PATH_STYLE":  " true ",
 				"DRIFTWATCH_LOG_LEVEL":      " debug ",
 			},
@@ -84,7 +84,7 @@ func TestConfigFromEnv(t *testing.T) {
 				DisabledRules: []string{"aws_s3_bucket_mfa_delete_enabled", "aws_iam_user_access_key_unused_45d"},
 				Accounts: map[string]pipeline.Account{
 					"123456789012": {Name: "payments-prod", Environment: "prod", Labels: map[string]string{"team": "payments"}},
-					"210987654321": {Name: "sandbox"},
+					"210987654321": {Name: "Sandbox"},
 				},
 				S3PathStyle: true,
 				LogLevel:    slog.LevelDebug,
@@ -185,23 +185,23 @@ func TestConfigFromEnv(t *testing.T) {
 		},
 		{
 			name:    "accounts: a second object after the first",
-			vars:    with(base, "DRIFTWATCH_ACCOUNTS", `{"123456789012": {"name": "payments-prod"}} {"210987654321": {"name": "sandbox"}}`),
+			vars:    with(base, "DRIFTWATCH_ACCOUNTS", `{"123456789012": {"name": "payments-prod"}} {"210987654321": {"name": "Sandbox"}}`),
 			wantErr: "DRIFTWATCH_ACCOUNTS: unexpected data after the JSON object",
 		},
 		{
 			name:    "accounts: keyed by name instead of id",
-			vars:    with(base, "DRIFTWATCH_ACCOUNTS", `{"123456789012": {"name": "payments-prod"}, "sandbox": {"name": "sandbox"}}`),
-			wantErr: `DRIFTWATCH_ACCOUNTS: "sandbox" is neither a 12-digit AWS account id nor an Azure subscription id (a lower-case GUID)`,
+			vars:    with(base, "DRIFTWATCH_ACCOUNTS", `{"123456789012": {"name": "payments-prod"}, "Sandbox": {"name": "Sandbox"}}`),
+			wantErr: `DRIFTWATCH_ACCOUNTS: "Sandbox" is not a 12-digit AWS account id, an Azure subscription id (a lower-case GUID) or a GCP project id`,
 		},
 		{
 			name:    "accounts: id one digit short",
 			vars:    with(base, "DRIFTWATCH_ACCOUNTS", `{"12345678901": {"name": "payments-prod"}}`),
-			wantErr: `DRIFTWATCH_ACCOUNTS: "12345678901" is neither a 12-digit AWS account id nor an Azure subscription id (a lower-case GUID)`,
+			wantErr: `DRIFTWATCH_ACCOUNTS: "12345678901" is not a 12-digit AWS account id, an Azure subscription id (a lower-case GUID) or a GCP project id`,
 		},
 		{
 			name:    "accounts: subscription id with a group missing",
 			vars:    with(base, "DRIFTWATCH_ACCOUNTS", `{"0b1f6471-1bf0-4dda-aec3-111122223333x": {"name": "payments-prod"}}`),
-			wantErr: `DRIFTWATCH_ACCOUNTS: "0b1f6471-1bf0-4dda-aec3-111122223333x" is neither a 12-digit AWS account id nor an Azure subscription id (a lower-case GUID)`,
+			wantErr: `DRIFTWATCH_ACCOUNTS: "0b1f6471-1bf0-4dda-aec3-111122223333x" is not a 12-digit AWS account id, an Azure subscription id (a lower-case GUID) or a GCP project id`,
 		},
 		{
 			name: "accounts: an Azure subscription as the portal shows it",

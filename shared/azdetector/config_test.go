@@ -79,7 +79,7 @@ func TestConfigFromEnv(t *testing.T) {
 		{name: "plain-text ARM", env: with(base, "DRIFTWATCH_ARM_ENDPOINT", "http://127.0.0.1:8443"), wantErr: `DRIFTWATCH_ARM_ENDPOINT: "http://127.0.0.1:8443" is not an https URL`},
 		{name: "topic without scheme", env: with(base, "DRIFTWATCH_REMEDIATION_TOPIC", "fixes.westeurope-1.eventgrid.azure.net"), wantErr: `DRIFTWATCH_REMEDIATION_TOPIC: "fixes.westeurope-1.eventgrid.azure.net" is not an https URL`},
 		{name: "relative AWS endpoint", env: with(base, "DRIFTWATCH_AWS_ENDPOINT_URL", "localhost"), wantErr: `DRIFTWATCH_AWS_ENDPOINT_URL: "localhost" is not an absolute URL`},
-		{name: "account by name", env: with(base, "DRIFTWATCH_ACCOUNTS", `{"payments": {"name": "payments"}}`), wantErr: `DRIFTWATCH_ACCOUNTS: "payments" is neither a 12-digit AWS account id nor an Azure subscription id (a lower-case GUID)`},
+		{name: "account by name", env: with(base, "DRIFTWATCH_ACCOUNTS", `{"Payments": {"name": "payments"}}`), wantErr: `DRIFTWATCH_ACCOUNTS: "Payments" is not a 12-digit AWS account id, an Azure subscription id (a lower-case GUID) or a GCP project id`},
 		{name: "log level", env: with(base, "DRIFTWATCH_LOG_LEVEL", "verbose"), wantErr: `DRIFTWATCH_LOG_LEVEL: "verbose" is not one of debug, info, warn, error`},
 	}
 	for _, tt := range tests {

@@ -10,6 +10,15 @@
 //	        structured mode (application/cloudevents+json). The entry is
 //	        normalized (Normalizer, gcpevent) and run through the drift
 //	        pipeline (Processor).
+//	POST /remediation  (Options.RemediationPath; only with an Executor)
+//	        one delivery of the remediation topic's push subscription:
+//	        an approved fix, undo or re-evaluation (RequestDecoder,
+//	        gcpbus), run by the Executor with the function's service
+//	        account.
+//
+// In pull mode (no push subscription) the same handling is reached
+// through Message and Request, which answer ack (nil) or nack (ErrRetry)
+// instead of a status.
 //
 // Every POST is authenticated (Authenticator: the push subscription's
 // OIDC token, PushVerifier) before its body is read.
@@ -83,6 +92,8 @@ const (
 // Result whose Err is a *change.DroppedError.
 type Normalizer interface {
 	Decode(body []byte) (gcpevent.Result, error)
+	// DecodeMessage reads a pulled message's data (pull mode).
+	DecodeMessage(data []byte, attributes map[string]string, messageID string, publishTime time.Time) gcpevent.Result
 }
 
 // Processor runs the drift path for one change. It returns an error only
@@ -91,11 +102,16 @@ type Processor interface {
 	Process(ctx context.Context, c change.Change) (pipeline.Outcome, error)
 }
 
-// Config is what the Server serves; every field is required.
+// Config is what the Server serves. Normalizer, Processor and Auth are
+// required; Executor and Requests, together, enable the remediation route.
 type Config struct {
 	Normalizer Normalizer
 	Processor  Processor
 	Auth       Authenticator
+	// Executor runs the remediation topic's requests (RemediationPath).
+	Executor Executor
+	// Requests decodes them (gcpbus).
+	Requests RequestDecoder
 }
 
 // Options tune a Server. The zero value is usable.
@@ -105,6 +121,10 @@ type Options struct {
 	// Path is served besides "/" (for a push endpoint URL with a path);
 	// empty means "/" only.
 	Path string
+	// RemediationPath is the remediation route's path;
+	// DefaultRemediationPath when empty. It is served only when
+	// Config.Executor is set.
+	RemediationPath string
 	// MaxBody is DefaultMaxBody when zero.
 	MaxBody int64
 	// Timeout is DefaultTimeout when zero.
@@ -116,8 +136,11 @@ type Server struct {
 	norm    Normalizer
 	proc    Processor
 	auth    Authenticator
+	exec    Executor
+	reqs    RequestDecoder
 	log     *slog.Logger
 	path    string
+	remPath string // empty: no remediation route
 	maxBody int64
 	timeout time.Duration
 }
@@ -127,12 +150,23 @@ func New(cfg Config, opts *Options) (*Server, error) {
 	if cfg.Normalizer == nil || cfg.Processor == nil || cfg.Auth == nil {
 		return nil, errors.New("gcpfunc: a server needs a normalizer, a processor and an authenticator")
 	}
+	if (cfg.Executor == nil) != (cfg.Requests == nil) {
+		return nil, errors.New("gcpfunc: the remediation route needs both an executor and a request decoder")
+	}
 	var o Options
 	if opts != nil {
 		o = *opts
 	}
-	if o.Path != "" && !strings.HasPrefix(o.Path, "/") {
-		return nil, fmt.Errorf("gcpfunc: path %q does not start with /", o.Path)
+	if o.RemediationPath == "" {
+		o.RemediationPath = DefaultRemediationPath
+	}
+	for _, p := range []string{o.Path, o.RemediationPath} {
+		if p != "" && !strings.HasPrefix(p, "/") {
+			return nil, fmt.Errorf("gcpfunc: path %q does not start with /", p)
+		}
+	}
+	if o.RemediationPath = strings.TrimSuffix(o.RemediationPath, "/"); cfg.Executor != nil && (o.RemediationPath == "" || o.RemediationPath == strings.TrimSuffix(o.Path, "/")) {
+		return nil, fmt.Errorf("gcpfunc: the remediation path %q must differ from / and the events path", o.RemediationPath)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -143,8 +177,12 @@ func New(cfg Config, opts *Options) (*Server, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
-	return &Server{norm: cfg.Normalizer, proc: cfg.Processor, auth: cfg.Auth, log: o.Logger,
-		path: strings.TrimSuffix(o.Path, "/"), maxBody: o.MaxBody, timeout: o.Timeout}, nil
+	srv := &Server{norm: cfg.Normalizer, proc: cfg.Processor, auth: cfg.Auth, exec: cfg.Executor, reqs: cfg.Requests,
+		log: o.Logger, path: strings.TrimSuffix(o.Path, "/"), maxBody: o.MaxBody, timeout: o.Timeout}
+	if cfg.Executor != nil {
+		srv.remPath = o.RemediationPath
+	}
+	return srv, nil
 }
 
 // Answer is the JSON body of a 200 or 503: what happened to the delivery.
@@ -155,9 +193,11 @@ type Answer struct {
 	Reason    string `json:"reason,omitempty"`
 	MessageID string `json:"message_id,omitempty"`
 	EventID   string `json:"event_id,omitempty"`
-	Drifted   int    `json:"drifted,omitempty"`
-	Resolved  int    `json:"resolved,omitempty"`
-	Notified  int    `json:"notified,omitempty"`
+	// RemediationID is the request's, on the remediation route.
+	RemediationID string `json:"remediation_id,omitempty"`
+	Drifted       int    `json:"drifted,omitempty"`
+	Resolved      int    `json:"resolved,omitempty"`
+	Notified      int    `json:"notified,omitempty"`
 }
 
 // The outcomes of an Answer.
@@ -169,7 +209,8 @@ const (
 
 // ServeHTTP handles one request (see the package documentation).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !s.routed(r.URL.Path) {
+	remedy := s.remPath != "" && strings.TrimSuffix(r.URL.Path, "/") == s.remPath
+	if !remedy && !s.routed(r.URL.Path) {
 		plainError(w, http.StatusNotFound)
 		return
 	}
@@ -203,6 +244,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if id := r.Header.Get("Ce-Id"); id != "" {
 		log = log.With("ce_id", truncate(id, 100))
 	}
+	if remedy {
+		s.remediation(ctx, rw, log, r, start)
+		return
+	}
 	ceType := r.Header.Get("Ce-Type")
 	if ceType != "" {
 		log = log.With("ce_type", truncate(ceType, 100))
@@ -234,32 +279,43 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.dropped(ctx, rw, log, Answer{Reason: ReasonNotDelivery}, err, start)
 		return
 	}
+	log = withResult(log, res)
+	status, ans, why := s.handle(ctx, res)
+	s.answer(ctx, rw, log, status, ans, why, start)
+}
+
+// withResult adds a normalized delivery's correlation fields to log.
+func withResult(log *slog.Logger, res gcpevent.Result) *slog.Logger {
 	log = log.With("form", string(res.Form), "message_id", truncate(res.MessageID, 100), "event_id", truncate(res.EventID, 200))
-	ans := Answer{MessageID: res.MessageID, EventID: res.EventID}
+	if res.Err == nil {
+		log = log.With("cloud", string(res.Change.Cloud), "operation", res.Change.Operation)
+	}
+	return log
+}
+
+// handle runs one normalized delivery through the processor and says how
+// to answer it: 200 with a processed or dropped Answer, or 503 when the
+// processor failed. why is the reason of a drop or the failure.
+func (s *Server) handle(ctx context.Context, res gcpevent.Result) (status int, ans Answer, why error) {
+	ans = Answer{MessageID: res.MessageID, EventID: res.EventID}
 	if res.Err != nil {
 		reason, ok := change.DropReasonOf(res.Err)
 		if !ok {
 			reason = change.ReasonMalformed
 		}
-		ans.Reason = string(reason)
-		s.dropped(ctx, rw, log, ans, res.Err, start)
-		return
+		ans.Outcome, ans.Reason = OutcomeDropped, string(reason)
+		return http.StatusOK, ans, res.Err
 	}
-	c := res.Change
-	log = log.With("cloud", string(c.Cloud), "operation", c.Operation)
 	pctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	out, err := s.proc.Process(pctx, c)
+	out, err := s.proc.Process(pctx, res.Change)
 	if err != nil {
 		ans.Outcome = OutcomeFailed
-		log.ErrorContext(ctx, "delivery failed", "error", err.Error(), "status", http.StatusServiceUnavailable, "elapsed", time.Since(start))
-		writeAnswer(rw, http.StatusServiceUnavailable, ans)
-		return
+		return http.StatusServiceUnavailable, ans, err
 	}
 	if out.Duplicate {
-		ans.Reason = string(change.ReasonDuplicate)
-		s.dropped(ctx, rw, log, ans, errors.New("the event was already processed"), start)
-		return
+		ans.Outcome, ans.Reason = OutcomeDropped, string(change.ReasonDuplicate)
+		return http.StatusOK, ans, errors.New("the event was already processed")
 	}
 	ans.Outcome = OutcomeProcessed
 	for _, ro := range out.Resources {
@@ -273,9 +329,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ans.Notified++
 		}
 	}
-	writeAnswer(rw, http.StatusOK, ans)
-	log.InfoContext(ctx, "delivery handled", "status", http.StatusOK, "drifted", ans.Drifted, "resolved", ans.Resolved,
-		"notified", ans.Notified, "elapsed", time.Since(start))
+	return http.StatusOK, ans, nil
+}
+
+// answer writes the answer (nothing when w is nil: a pulled message) and
+// logs the delivery's end: handled, dropped with its reason, or failed.
+func (s *Server) answer(ctx context.Context, w http.ResponseWriter, log *slog.Logger, status int, ans Answer, why error, start time.Time) {
+	if w != nil {
+		writeAnswer(w, status, ans)
+	}
+	switch ans.Outcome {
+	case OutcomeFailed:
+		log.ErrorContext(ctx, "delivery failed", "error", why.Error(), "status", status, "elapsed", time.Since(start))
+	case OutcomeDropped:
+		level := slog.LevelInfo
+		switch ans.Reason {
+		case ReasonNotDelivery, ReasonTooLarge, ReasonNotARequest, string(change.ReasonMalformed):
+			level = slog.LevelWarn
+		}
+		log.Log(ctx, level, "delivery dropped", "reason", ans.Reason, "detail", truncate(why.Error(), 500), "status", status, "elapsed", time.Since(start))
+	default:
+		log.InfoContext(ctx, "delivery handled", "status", status, "drifted", ans.Drifted, "resolved", ans.Resolved,
+			"notified", ans.Notified, "remediation_id", ans.RemediationID, "elapsed", time.Since(start))
+	}
 }
 
 // routed reports whether path is served: "/" or the configured path (with
@@ -290,13 +366,7 @@ func (s *Server) routed(path string) bool {
 // need not process.
 func (s *Server) dropped(ctx context.Context, w http.ResponseWriter, log *slog.Logger, ans Answer, why error, start time.Time) {
 	ans.Outcome = OutcomeDropped
-	writeAnswer(w, http.StatusOK, ans)
-	level := slog.LevelInfo
-	switch ans.Reason {
-	case ReasonNotDelivery, ReasonTooLarge, string(change.ReasonMalformed):
-		level = slog.LevelWarn
-	}
-	log.Log(ctx, level, "delivery dropped", "reason", ans.Reason, "detail", truncate(why.Error(), 500), "status", http.StatusOK, "elapsed", time.Since(start))
+	s.answer(ctx, w, log, http.StatusOK, ans, why, start)
 }
 
 // errBodyTooLarge: the body exceeds MaxBody.

@@ -268,6 +268,10 @@ type panicky struct{}
 
 func (panicky) Decode([]byte) (gcpevent.Result, error) { panic("normalizer bug") }
 
+func (panicky) DecodeMessage([]byte, map[string]string, string, time.Time) gcpevent.Result {
+	panic("normalizer bug")
+}
+
 // TestOutcomes: the status of each processor outcome: 200 processed (with
 // the drift counts) or duplicate, 503 on an error (a retry can help), 500
 // on a panic of the processor or the normalizer (nack: the message is

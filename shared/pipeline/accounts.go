@@ -12,9 +12,10 @@ import (
 
 // ParseAccounts reads the accounts table every function is configured
 // with (DRIFTWATCH_ACCOUNTS): a JSON object from account id to Account.
-// Keys are AWS account ids (twelve digits) or Azure subscription ids
-// (GUIDs, stored in lower case as the posture store keys them). Blank
-// input is an empty table.
+// Keys are AWS account ids (twelve digits), Azure subscription ids
+// (GUIDs, stored in lower case as the posture store keys them) or GCP
+// project ids (6 to 30 lower-case letters, digits and hyphens, starting
+// with a letter). Blank input is an empty table.
 func ParseAccounts(v string) (map[string]Account, error) {
 	if strings.TrimSpace(v) == "" {
 		return nil, nil
@@ -39,11 +40,27 @@ func ParseAccounts(v string) (map[string]Account, error) {
 			delete(accounts, id)
 			continue
 		}
-		if !isAccountID(id) && !isSubscriptionID(id) {
-			return nil, fmt.Errorf("%q is neither a 12-digit AWS account id nor an Azure subscription id (a lower-case GUID)", id)
+		if !isAccountID(id) && !isSubscriptionID(id) && !isProjectID(id) {
+			return nil, fmt.Errorf("%q is not a 12-digit AWS account id, an Azure subscription id (a lower-case GUID) or a GCP project id", id)
 		}
 	}
 	return accounts, nil
+}
+
+// isProjectID reports whether id has the form of a GCP project id: 6 to 30
+// lower-case letters, digits and hyphens, starting with a letter and not
+// ending with a hyphen. (A project's display name may be anything; its id
+// is what audit logs carry.)
+func isProjectID(id string) bool {
+	if len(id) < 6 || len(id) > 30 || id[0] < 'a' || id[0] > 'z' || id[len(id)-1] == '-' {
+		return false
+	}
+	for _, r := range id {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // isAccountID reports whether id has the form of an AWS account id: exactly
