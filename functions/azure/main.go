@@ -16,7 +16,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/driftwatch/driftwatch/shared/azevent"
 	"github.com/driftwatch/driftwatch/shared/azfunc"
+	"github.com/driftwatch/driftwatch/shared/httpserve"
 )
 
 func main() {
@@ -84,30 +84,5 @@ const shutdownGrace = azfunc.DefaultTimeout + 5*time.Second
 // serve answers on ln until ctx ends, then stops accepting and lets the
 // deliveries in flight finish (cut short, Event Grid would redeliver them).
 func serve(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
-	hs := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      shutdownGrace,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	log.Info("handler listening", "addr", ln.Addr().String())
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	log.Info("handler stopped")
-	return nil
+	return httpserve.Serve(ctx, ln, h, log, shutdownGrace)
 }
