@@ -14,7 +14,7 @@ HOSTARCH   := $(shell $(GO) env GOARCH)
 # locally (make demo). Pinned; built from the Go module proxy.
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE        := $(TOOLS)/aws-lambda-rie
-PKGS       := ./shared/... ./functions/aws/... ./functions/azure/...
+PKGS       := ./shared/... ./functions/aws/... ./functions/azure/... ./functions/gcp/...
 FUNCTIONS  := detector remediator interactivity
 # The remediation governance policy packaged with the functions (make package).
 GOVERNANCE_FILE ?= $(ROOT)/testdata/governance/example.yaml
@@ -22,15 +22,16 @@ GOVERNANCE_FILE ?= $(ROOT)/testdata/governance/example.yaml
 # coordinator's deadline expiring under load ("context deadline exceeded").
 FUZZTIME   ?= 100000x
 
-.PHONY: help check-tools deps tools build build-host build-azure package package-azure test test-unit fuzz lint fmt bench demo table clean
+.PHONY: help check-tools deps tools build build-host build-azure build-gcp package package-azure package-gcp test test-unit fuzz lint fmt bench demo table clean
 
 help:
-	@echo "make demo   - the AWS and Azure drift pipelines end to end on local emulators"
+	@echo "make demo   - the AWS, Azure and GCP drift pipelines end to end on local emulators"
 	@echo "make test   - lint + every test (needs moto_server)"
 	@echo "make bench  - Go benchmarks + end-to-end figures"
 	@echo "make build  - Lambda bootstrap binaries (arm64, amd64) and the Azure handler (amd64) under bin/"
 	@echo "make package - function.zip per function and architecture (bootstrap + governance.yaml) for infra/aws, and package-azure"
 	@echo "make package-azure - bin/azure-function/amd64/function.zip (handler, host.json, function folders, governance.yaml) for infra/azure"
+	@echo "make package-gcp - bin/gcp-function/image, the Cloud Run container's build context (function, governance.yaml, Dockerfile) for infra/gcp"
 	@echo "make table  - create the DynamoDB posture table (DRIFTWATCH_TABLE, AWS_ENDPOINT_URL)"
 
 # moto_server is the AWS protocol emulator the tests run against. It comes
@@ -44,6 +45,7 @@ deps:
 	cd shared && $(GO) mod download
 	cd functions/aws && $(GO) mod download
 	cd functions/azure && $(GO) mod download
+	cd functions/gcp && $(GO) mod download
 
 $(RIE):
 	@mkdir -p $(TOOLS)
@@ -59,9 +61,17 @@ define build_azure
 	@echo "built $(BIN)/azure-function/$(1)/handler ($$(stat -c %s $(BIN)/azure-function/$(1)/handler) bytes)"
 endef
 
-# Lambda binaries for provided.al2023: static, no RPC, named bootstrap; and
-# the Azure handler (build-azure).
-build: deps build-azure
+# The GCP function for architecture $(1): a static binary, the Cloud Run
+# container's entrypoint (functions/gcp/Dockerfile).
+define build_gcp
+	@mkdir -p $(BIN)/gcp-function/$(1)
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(1) $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/gcp-function/$(1)/function ./functions/gcp
+	@echo "built $(BIN)/gcp-function/$(1)/function ($$(stat -c %s $(BIN)/gcp-function/$(1)/function) bytes)"
+endef
+
+# Lambda binaries for provided.al2023: static, no RPC, named bootstrap; the
+# Azure handler (build-azure) and the GCP function (build-gcp).
+build: deps build-azure build-gcp
 	@for fn in $(FUNCTIONS); do for arch in arm64 amd64; do \
 	  out=$(BIN)/aws-$$fn/$$arch; mkdir -p $$out; \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $$out/bootstrap ./functions/aws/$$fn; \
@@ -75,14 +85,19 @@ build-host: deps
 	  CGO_ENABLED=0 GOOS=linux GOARCH=$(HOSTARCH) $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $$out/bootstrap ./functions/aws/$$fn; \
 	done
 	$(call build_azure,$(HOSTARCH))
+	$(call build_gcp,$(HOSTARCH))
 
 # The Azure handler for the Linux Consumption plan, which runs x64 only.
 build-azure: deps
 	$(call build_azure,amd64)
 
+# The GCP function for Cloud Run (x86-64).
+build-gcp: deps
+	$(call build_gcp,amd64)
+
 # Deterministic zips for infra/aws: bootstrap (0755) and the governance
 # policy, with fixed timestamps; and the Azure package (package-azure).
-package: build package-azure
+package: build package-azure package-gcp
 	@test -f "$(GOVERNANCE_FILE)" || { echo "ERROR: GOVERNANCE_FILE=$(GOVERNANCE_FILE) does not exist" >&2; exit 1; }
 	@command -v zip >/dev/null || { echo "ERROR: zip not found" >&2; exit 1; }
 	@for fn in $(FUNCTIONS); do for arch in arm64 amd64; do \
@@ -110,6 +125,17 @@ package-azure: build-azure
 	  (cd $$stage && TZ=UTC zip -q -X $$dir/function.zip handler host.json $(foreach fn,$(AZURE_FUNCTION_DIRS),$(fn)/ $(fn)/function.json) governance.yaml); \
 	  rm -rf $$stage; echo "packaged $$dir/function.zip"
 
+# The Cloud Run container's build context for infra/gcp: the function
+# binary, the governance policy and functions/gcp/Dockerfile (distroless
+# static, non-root). Build and push it with `docker build` or
+# `gcloud builds submit bin/gcp-function/image` (infra/gcp/README.md).
+package-gcp: build-gcp
+	@test -f "$(GOVERNANCE_FILE)" || { echo "ERROR: GOVERNANCE_FILE=$(GOVERNANCE_FILE) does not exist" >&2; exit 1; }
+	@dir=$(BIN)/gcp-function/image; rm -rf $$dir; mkdir -p $$dir; \
+	  cp $(BIN)/gcp-function/amd64/function $$dir/; chmod 0755 $$dir/function; \
+	  cp "$(GOVERNANCE_FILE)" $$dir/governance.yaml; cp $(ROOT)/functions/gcp/Dockerfile $$dir/; \
+	  chmod 0644 $$dir/governance.yaml $$dir/Dockerfile; echo "packaged $$dir (docker build context)"
+
 lint:
 	@out=$$(gofmt -l shared functions); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
@@ -134,6 +160,7 @@ test: lint test-unit fuzz
 
 bench: check-tools build
 	$(call build_azure,$(HOSTARCH))
+	$(call build_gcp,$(HOSTARCH))
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 $(PKGS) | tee $(BIN)/bench-go.txt
 	$(GO) run ./shared/cmd/bench -bootstrap $(BIN)/aws-detector/$(HOSTARCH)/bootstrap -gobench $(BIN)/bench-go.txt \
 	  -azure-handler $(BIN)/azure-function/$(HOSTARCH)/handler -azure-events $(ROOT)/events/azure
@@ -143,7 +170,8 @@ demo: check-tools build-host $(RIE)
 	  -bootstrap $(BIN)/aws-detector/$(HOSTARCH)/bootstrap \
 	  -remediator $(BIN)/aws-remediator/$(HOSTARCH)/bootstrap \
 	  -interactivity $(BIN)/aws-interactivity/$(HOSTARCH)/bootstrap \
-	  -azure-handler $(BIN)/azure-function/$(HOSTARCH)/handler -azure-events $(ROOT)/events/azure
+	  -azure-handler $(BIN)/azure-function/$(HOSTARCH)/handler -azure-events $(ROOT)/events/azure \
+	  -gcp-function $(BIN)/gcp-function/$(HOSTARCH)/function -gcp-events $(ROOT)/events/gcp
 
 table:
 	$(GO) run ./shared/cmd/mktable -table "$${DRIFTWATCH_TABLE:?set DRIFTWATCH_TABLE}"

@@ -129,6 +129,12 @@ resource "aws_lambda_function" "interactivity" {
       DRIFTWATCH_AZURE_REMEDIATION_TOPIC   = var.azure_remediation == null ? "" : var.azure_remediation.topic_endpoint
       DRIFTWATCH_AZURE_TENANT_ID           = var.azure_remediation == null ? "" : var.azure_remediation.tenant_id
       DRIFTWATCH_AZURE_PUBLISHER_CLIENT_ID = var.azure_remediation == null ? "" : var.azure_remediation.publisher_client_id
+      # Approved GCP fixes go to the GCP remediation topic, published as
+      # the service account this function's role impersonates through
+      # workload identity federation; empty without gcp_remediation.
+      DRIFTWATCH_GCP_REMEDIATION_TOPIC         = var.gcp_remediation == null ? "" : var.gcp_remediation.topic
+      DRIFTWATCH_GCP_WIF_AUDIENCE              = var.gcp_remediation == null ? "" : var.gcp_remediation.wif_audience
+      DRIFTWATCH_GCP_PUBLISHER_SERVICE_ACCOUNT = var.gcp_remediation == null ? "" : var.gcp_remediation.publisher_service_account
     }
   }
 

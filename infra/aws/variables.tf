@@ -164,3 +164,22 @@ variable "azure_remediation" {
     error_message = "azure_remediation needs the topic endpoint (https://<topic>.<region>-1.eventgrid.azure.net/api/events), the tenant GUID and the publisher application's client id GUID (infra/azure outputs remediation_topic_endpoint, tenant_id, remediation_publisher_client_id)."
   }
 }
+
+variable "gcp_remediation" {
+  description = "The GCP remediation topic (infra/gcp) the Slack interactivity function publishes approved GCP fixes to, as the publisher service account its role impersonates through workload identity federation: topic (infra/gcp output remediation_topic), wif_audience (wif_audience) and publisher_service_account (remediation_publisher_email). Needs no AWS permission: the federation signs an sts:GetCallerIdentity request with the role's own credentials. null (the default): approving a fix of a GCP finding fails with a clear error."
+  type = object({
+    topic                     = string
+    wif_audience              = string
+    publisher_service_account = string
+  })
+  default = null
+
+  validation {
+    condition = var.gcp_remediation == null || (
+      can(regex("^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/[A-Za-z][A-Za-z0-9._~+%-]{2,254}$", var.gcp_remediation.topic)) &&
+      can(regex("^//iam\\.googleapis\\.com/projects/[0-9]+/locations/global/workloadIdentityPools/[a-z0-9-]+/providers/[a-z0-9-]+$", var.gcp_remediation.wif_audience)) &&
+      can(regex("^[^@\\s]+@[a-z][a-z0-9-]+\\.iam\\.gserviceaccount\\.com$", var.gcp_remediation.publisher_service_account))
+    )
+    error_message = "gcp_remediation needs the topic (projects/<project>/topics/<topic>), the workload identity provider audience (//iam.googleapis.com/projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>) and the publisher service account email (infra/gcp outputs remediation_topic, wif_audience, remediation_publisher_email)."
+  }
+}

@@ -4,24 +4,31 @@
 // requests and accepted risks; the work itself is dispatched to the
 // resource's cloud: on the driftwatch EventBridge bus to the AWS remediator,
 // and, when configured, to the Azure remediation Event Grid topic (as an
-// Entra application federated with the function's role, see entrafed). The
-// function holds no cloud read or write permission.
+// Entra application federated with the function's role, see entrafed) and
+// to the GCP remediation Pub/Sub topic (as a service account impersonated
+// by workload identity federation with the function's role, see gcpfed).
+// The function holds no cloud read or write permission.
 package awsinteract
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
 
+	"cloud.google.com/go/pubsub/v2"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/eventgrid/azeventgrid"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"google.golang.org/api/option"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/driftwatch/driftwatch/shared/approval"
 	"github.com/driftwatch/driftwatch/shared/awsbus"
@@ -29,6 +36,8 @@ import (
 	"github.com/driftwatch/driftwatch/shared/azbus"
 	"github.com/driftwatch/driftwatch/shared/change"
 	"github.com/driftwatch/driftwatch/shared/entrafed"
+	"github.com/driftwatch/driftwatch/shared/gcpbus"
+	"github.com/driftwatch/driftwatch/shared/gcpfed"
 	"github.com/driftwatch/driftwatch/shared/pipeline"
 	"github.com/driftwatch/driftwatch/shared/ruleset"
 	"github.com/driftwatch/driftwatch/shared/slackinteract"
@@ -64,6 +73,27 @@ type Config struct {
 	// (DRIFTWATCH_AZURE_TOPIC_KEY; local runs only: the deployed topic has
 	// key authentication turned off). It is never logged.
 	AzureTopicKey string
+
+	// GCPTopic is the Pub/Sub topic approved GCP fixes are published to
+	// (DRIFTWATCH_GCP_REMEDIATION_TOPIC, projects/<project>/topics/<topic>).
+	// Without it, approving a fix of a GCP finding fails with "no
+	// remediation bus configured for gcp resources".
+	GCPTopic string
+	// GCPWIFAudience and GCPPublisherServiceAccount are the workload
+	// identity pool provider trusting the function's AWS account and the
+	// service account the function publishes as
+	// (DRIFTWATCH_GCP_WIF_AUDIENCE,
+	// //iam.googleapis.com/projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>;
+	// DRIFTWATCH_GCP_PUBLISHER_SERVICE_ACCOUNT, its email): the function's
+	// role credentials sign the subject token, so no secret exists
+	// anywhere.
+	GCPWIFAudience             string
+	GCPPublisherServiceAccount string
+	// GCPEmulatorHost is the Pub/Sub emulator instead (the standard
+	// PUBSUB_EMULATOR_HOST, host:port; local runs only), reached without
+	// credentials. Without a topic it is ignored: a local run may export
+	// it for every function.
+	GCPEmulatorHost string
 }
 
 // Azure publishing variables.
@@ -74,11 +104,23 @@ const (
 	envAzureTopicKey = "DRIFTWATCH_AZURE_TOPIC_KEY"
 )
 
+// GCP publishing variables.
+const (
+	envGCPTopic          = "DRIFTWATCH_GCP_REMEDIATION_TOPIC"
+	envGCPAudience       = "DRIFTWATCH_GCP_WIF_AUDIENCE"
+	envGCPServiceAccount = "DRIFTWATCH_GCP_PUBLISHER_SERVICE_ACCOUNT"
+	envGCPEmulator       = "PUBSUB_EMULATOR_HOST"
+)
+
 var (
 	guid = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	// tenantName is what Entra accepts as a tenant: its GUID or one of its
 	// domains (contoso.onmicrosoft.com).
 	tenantName = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.-]*$`)
+	// gcpTopic is a Pub/Sub topic's full name: a project id (6 to 30
+	// lower-case letters, digits and hyphens) and a topic id (3 to 255
+	// characters, starting with a letter, not with "goog").
+	gcpTopic = regexp.MustCompile(`^projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/topics/[A-Za-z][A-Za-z0-9._~+%-]{2,254}$`)
 )
 
 // ConfigFromEnv reads and validates the configuration.
@@ -109,6 +151,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		c.ResponseURLPrefixes = append(c.ResponseURLPrefixes, p)
 	}
 	if err := c.readAzure(getenv); err != nil {
+		return Config{}, err
+	}
+	if err := c.readGCP(getenv); err != nil {
 		return Config{}, err
 	}
 	return c, nil
@@ -158,6 +203,50 @@ func (c *Config) readAzure(getenv func(string) string) error {
 	return nil
 }
 
+// readGCP reads the optional GCP publishing group: the topic and exactly
+// one way to reach it.
+func (c *Config) readGCP(getenv func(string) string) error {
+	c.GCPTopic = strings.TrimSpace(getenv(envGCPTopic))
+	c.GCPWIFAudience = strings.TrimSpace(getenv(envGCPAudience))
+	c.GCPPublisherServiceAccount = strings.TrimSpace(getenv(envGCPServiceAccount))
+	emulator := strings.TrimSpace(getenv(envGCPEmulator))
+	wif := c.GCPWIFAudience != "" || c.GCPPublisherServiceAccount != ""
+	if c.GCPTopic == "" {
+		for _, v := range []struct{ name, val string }{
+			{envGCPAudience, c.GCPWIFAudience}, {envGCPServiceAccount, c.GCPPublisherServiceAccount},
+		} {
+			if v.val != "" {
+				return fmt.Errorf("%s is set but %s is not: set the topic approved GCP fixes are published to, or unset %s", v.name, envGCPTopic, v.name)
+			}
+		}
+		return nil
+	}
+	c.GCPEmulatorHost = emulator
+	const creds = "DRIFTWATCH_GCP_WIF_AUDIENCE and DRIFTWATCH_GCP_PUBLISHER_SERVICE_ACCOUNT (workload identity federation with the function's role)"
+	switch {
+	case !gcpTopic.MatchString(c.GCPTopic) || strings.HasPrefix(c.GCPTopic[strings.LastIndex(c.GCPTopic, "/")+1:], "goog"):
+		return fmt.Errorf("%s: %q is not a Pub/Sub topic name (projects/<project>/topics/<topic>)", envGCPTopic, c.GCPTopic)
+	case wif && emulator != "":
+		return fmt.Errorf("set either %s or %s (local runs only), not both", creds, envGCPEmulator)
+	case !wif && emulator == "":
+		return fmt.Errorf("%s needs credentials: %s, or %s (local runs only)", envGCPTopic, creds, envGCPEmulator)
+	case emulator != "":
+		if host, port, err := net.SplitHostPort(emulator); err != nil || host == "" || port == "" {
+			return fmt.Errorf("%s: %q is not host:port (the Pub/Sub emulator)", envGCPEmulator, emulator)
+		}
+		return nil
+	case c.GCPWIFAudience == "":
+		return fmt.Errorf("%s is required with %s", envGCPAudience, envGCPServiceAccount)
+	case c.GCPPublisherServiceAccount == "":
+		return fmt.Errorf("%s is required with %s", envGCPServiceAccount, envGCPAudience)
+	case !gcpfed.ValidAudience(c.GCPWIFAudience):
+		return fmt.Errorf("%s: %q is not a workload identity pool provider (//iam.googleapis.com/projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>)", envGCPAudience, c.GCPWIFAudience)
+	case !gcpfed.ValidServiceAccount(c.GCPPublisherServiceAccount):
+		return fmt.Errorf("%s: %q is not a service account email (<name>@<project>.iam.gserviceaccount.com)", envGCPServiceAccount, c.GCPPublisherServiceAccount)
+	}
+	return nil
+}
+
 // LogValue keeps the signing secret and the topic key out of logs should
 // anyone log the whole configuration (the detector's part redacts the
 // Slack token).
@@ -174,6 +263,9 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("response_url_prefixes", c.ResponseURLPrefixes),
 		slog.String("azure_topic", c.AzureTopic), slog.String("azure_tenant_id", c.AzureTenantID),
 		slog.String("azure_publisher_client_id", c.AzurePublisherClientID), slog.String("azure_topic_key", redact(c.AzureTopicKey)),
+		// Nothing of the GCP group is secret: federation has none.
+		slog.String("gcp_topic", c.GCPTopic), slog.String("gcp_wif_audience", c.GCPWIFAudience),
+		slog.String("gcp_publisher_service_account", c.GCPPublisherServiceAccount), slog.String("gcp_emulator_host", c.GCPEmulatorHost),
 	)
 }
 
@@ -189,6 +281,13 @@ type Deps struct {
 	// DisableInstanceDiscovery skips Entra's instance discovery, for an
 	// authority host the SDK does not know (a local fake in tests).
 	DisableInstanceDiscovery bool
+	// GCP are further options of the Pub/Sub client, after the
+	// credentials (tests: the emulated endpoint and its TLS).
+	GCP []option.ClientOption
+	// GCPFederation overrides the federation's endpoints and HTTP client
+	// (TokenURL, IAMCredentialsURL, HTTPClient; tests point them at
+	// gcpfedtest); the audience and service account are the Config's.
+	GCPFederation gcpfed.Config
 	// Logger receives structured logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -244,6 +343,19 @@ func NewWithDeps(ctx context.Context, c Config, d Deps) (*slackinteract.Handler,
 		log.Info("azure remediation topic configured", "topic", c.AzureTopic, "auth", auth,
 			"tenant_id", c.AzureTenantID, "client_id", c.AzurePublisherClientID)
 	}
+	if c.GCPTopic != "" {
+		pub, err := newGCPTopic(ctx, c, d)
+		if err != nil {
+			return nil, err
+		}
+		dispatcher[change.GCP] = gcpbus.NewDispatcher(gcpbus.Publisher{P: pub}, nil)
+		auth := "workload identity federation"
+		if c.GCPEmulatorHost != "" {
+			auth = "emulator"
+		}
+		log.Info("gcp remediation topic configured", "topic", c.GCPTopic, "auth", auth,
+			"wif_audience", c.GCPWIFAudience, "service_account", c.GCPPublisherServiceAccount, "emulator_host", c.GCPEmulatorHost)
+	}
 	ctrl := approval.New(p.Store, approval.EngineRules{Engine: p.Engine}, policy, approval.SlackClient{C: p.Slack}, dispatcher, alerts,
 		&approval.Options{Logger: log})
 	opts := &slackinteract.Options{Logger: log}
@@ -287,4 +399,35 @@ func newAzureTopic(c Config, d Deps) (*azeventgrid.Client, error) {
 		return nil, fmt.Errorf("azure remediation topic: %w", err)
 	}
 	return client, nil
+}
+
+// newGCPTopic is the publisher of the GCP remediation topic: as the
+// service account impersonated by workload identity federation with the
+// function's role, or on the emulator without credentials (local runs).
+// It does no I/O; the first publish authenticates. The client lives as
+// long as the function.
+func newGCPTopic(ctx context.Context, c Config, d Deps) (*pubsub.Publisher, error) {
+	// The topic name was validated: projects/<project>/topics/<topic>.
+	project := strings.Split(c.GCPTopic, "/")[1]
+	var opts []option.ClientOption
+	if c.GCPEmulatorHost != "" {
+		// What the client library does itself when the process has
+		// PUBSUB_EMULATOR_HOST; here from the configuration, read once.
+		opts = append(opts, option.WithEndpoint(c.GCPEmulatorHost), option.WithoutAuthentication(),
+			option.WithGRPCDialOption(grpc.WithTransportCredentials(insecure.NewCredentials())), option.WithTelemetryDisabled())
+	} else {
+		fed := d.GCPFederation
+		fed.Audience, fed.ServiceAccount = c.GCPWIFAudience, c.GCPPublisherServiceAccount
+		ts, err := gcpfed.NewTokenSource(ctx, fed, d.AWS)
+		if err != nil {
+			return nil, fmt.Errorf("gcp remediation topic: %w", err)
+		}
+		opts = append(opts, option.WithTokenSource(ts))
+	}
+	opts = append(opts, d.GCP...)
+	client, err := pubsub.NewClient(context.WithoutCancel(ctx), project, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("gcp remediation topic: %w", err)
+	}
+	return client.Publisher(c.GCPTopic), nil
 }

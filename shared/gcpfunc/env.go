@@ -19,6 +19,10 @@ const (
 	// subscription's token is issued for (its oidc_token
 	// service_account_email).
 	EnvPushServiceAccount = "DRIFTWATCH_PUSH_SERVICE_ACCOUNT"
+	// EnvGoogleCertsURL overrides GoogleCertsURL, the keys the push
+	// tokens are checked against (local runs only: a loopback key server
+	// standing for Google's; NewJWKS refuses clear text elsewhere).
+	EnvGoogleCertsURL = "DRIFTWATCH_GOOGLE_CERTS_URL"
 )
 
 // ListenAddr is the address the function listens on: every interface, on
@@ -50,9 +54,13 @@ func AuthFromEnv(getenv func(string) string, opts *KeySetOptions) (*PushVerifier
 	case strings.Count(sa, "@") != 1 || strings.HasPrefix(sa, "@") || strings.HasSuffix(sa, "@") || strings.ContainsAny(sa, " \t,"):
 		return nil, fmt.Errorf("%s: %q is not a service account email", EnvPushServiceAccount, sa)
 	}
-	keys, err := NewJWKS(GoogleCertsURL, opts)
+	certs := GoogleCertsURL
+	if v := strings.TrimSpace(getenv(EnvGoogleCertsURL)); v != "" {
+		certs = v
+	}
+	keys, err := NewJWKS(certs, opts)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", EnvGoogleCertsURL, err)
 	}
 	return NewPushVerifier(keys, aud, sa, nil)
 }

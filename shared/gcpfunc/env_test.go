@@ -1,9 +1,14 @@
 package gcpfunc_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/driftwatch/driftwatch/shared/gcpfunc"
 )
@@ -72,4 +77,36 @@ func TestLinksNoOtherCloudSDK(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The certs URL override reaches a local key server: a token it signed is
+// accepted. A clear-text URL off the loopback is refused at start.
+func TestAuthFromEnvCertsURL(t *testing.T) {
+	google := newGoogleFake(t, "k1")
+	v, err := gcpfunc.AuthFromEnv(env(map[string]string{
+		gcpfunc.EnvPushAudience: audience, gcpfunc.EnvPushServiceAccount: pushSA, gcpfunc.EnvGoogleCertsURL: google.url(),
+	}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/", nil)
+	req.Header.Set("Authorization", "Bearer "+mint(t, testKeys(t)[0], "k1", nowClaims()))
+	if err := v.Authenticate(req); err != nil {
+		t.Errorf("a token of the local key server was refused: %v", err)
+	}
+	_, err = gcpfunc.AuthFromEnv(env(map[string]string{
+		gcpfunc.EnvPushAudience: audience, gcpfunc.EnvPushServiceAccount: pushSA, gcpfunc.EnvGoogleCertsURL: "http://keys.example.com/certs",
+	}), nil)
+	if err == nil || !strings.Contains(err.Error(), gcpfunc.EnvGoogleCertsURL) {
+		t.Errorf("a clear-text key server was accepted: %v", err)
+	}
+}
+
+// nowClaims are claims() moved to the real clock (AuthFromEnv's verifier
+// has no test clock).
+func nowClaims() jwt.MapClaims {
+	c := claims()
+	now := time.Now()
+	c["iat"], c["exp"] = now.Add(-time.Minute).Unix(), now.Add(time.Hour).Unix()
+	return c
 }

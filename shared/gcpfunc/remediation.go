@@ -128,3 +128,19 @@ func (s *Server) decodeMessage(data []byte, attributes map[string]string, id str
 	}()
 	return s.norm.DecodeMessage(data, attributes, id, at), nil
 }
+
+// NewPull returns a Server for pull mode: Message and Request only. It
+// takes no Authenticator (a pulled message comes from a subscription the
+// function's own identity reads), so it refuses every HTTP request with
+// 401: pull mode must not be given a listener.
+func NewPull(cfg Config, opts *Options) (*Server, error) {
+	cfg.Auth = refuseAll{}
+	return New(cfg, opts)
+}
+
+// refuseAll is the Authenticator of a pull-mode Server.
+type refuseAll struct{}
+
+func (refuseAll) Authenticate(*http.Request) error {
+	return errors.New("a pull-mode server serves no HTTP request")
+}

@@ -75,8 +75,8 @@ func remediationServer(t *testing.T, exec *executor) *fixture {
 
 func approved() remediation.Request {
 	return remediation.Request{
-		Op:  remediation.OpApply,
-		Key: store.Key{Cloud: change.GCP, Account: "demo-project", ResourceID: "//storage.googleapis.com/projects/_/buckets/b"},
+		Op:           remediation.OpApply,
+		Key:          store.Key{Cloud: change.GCP, Account: "demo-project", ResourceID: "//storage.googleapis.com/projects/_/buckets/b"},
 		ResourceType: "storage.googleapis.com/Bucket", RemediationID: "rem-abc", By: "U123", At: t0,
 	}
 }
@@ -248,5 +248,23 @@ func TestPulledRequests(t *testing.T) {
 	f := newFixture(t, nil)
 	if err := f.srv.Request(context.Background(), approved(), "m1"); err == nil {
 		t.Error("a request was accepted with no executor")
+	}
+}
+
+// A pull-mode server handles pulled messages and refuses HTTP, even with
+// a valid token.
+func TestPullServerRefusesHTTP(t *testing.T) {
+	proc := &recorder{}
+	srv, err := gcpfunc.NewPull(gcpfunc.Config{Normalizer: newNormalizer(t), Processor: proc}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := processable(t)
+	f := &fixture{srv: srv, proc: proc, logs: &logBuffer{}}
+	if rec := f.post(t, "/", goodToken(t), s.body, nil); rec.Code != http.StatusUnauthorized {
+		t.Errorf("status %d, want 401", rec.Code)
+	}
+	if len(proc.changes()) != 0 {
+		t.Error("an HTTP delivery reached the processor of a pull-mode server")
 	}
 }

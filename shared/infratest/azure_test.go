@@ -28,9 +28,10 @@ import (
 var azureDir = filepath.Join("..", "..", "infra", "azure")
 
 // federatedRoles are the AWS roles other clouds' functions assume with a
-// web identity (infra/aws azure.tf), checked by TestAzureFederationRole
-// rather than as Lambda roles.
-var federatedRoles = []string{"azure_function"}
+// web identity (infra/aws azure.tf and gcp.tf), checked by
+// TestAzureFederationRole and TestGCPFederationRole rather than as Lambda
+// roles.
+var federatedRoles = []string{"azure_function", "gcp_function"}
 
 // azureConfigDirs are the directories (relative to the repository root) of
 // the Go code that reads the Azure function's environment: the handler's

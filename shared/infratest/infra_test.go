@@ -115,6 +115,10 @@ func functionSpecs() []functionSpec {
 				"DRIFTWATCH_AZURE_REMEDIATION_TOPIC":   "var.azure_remediation.topic_endpoint",
 				"DRIFTWATCH_AZURE_TENANT_ID":           "var.azure_remediation.tenant_id",
 				"DRIFTWATCH_AZURE_PUBLISHER_CLIENT_ID": "var.azure_remediation.publisher_client_id",
+				// Empty without gcp_remediation.
+				"DRIFTWATCH_GCP_REMEDIATION_TOPIC":         "var.gcp_remediation.topic",
+				"DRIFTWATCH_GCP_WIF_AUDIENCE":              "var.gcp_remediation.wif_audience",
+				"DRIFTWATCH_GCP_PUBLISHER_SERVICE_ACCOUNT": "var.gcp_remediation.publisher_service_account",
 			},
 			configDirs: []string{"shared/awsdetector", "shared/awsinteract", "functions/aws/interactivity"},
 			notDeployed: merge(localOnly, map[string]string{

@@ -420,7 +420,7 @@ func (a *azureDemo) remediate(ctx context.Context, user, action, ts string, undo
 // the interactivity function, and prints its answer and what it said in
 // Slack. Unlike click, it does not drain the AWS bus: nothing of Azure's
 // goes there. It returns the time to the answer.
-func (a *azureDemo) clickOnly(ctx context.Context, user, actionID, ts string) (time.Duration, error) {
+func (a *demo) clickOnly(ctx context.Context, user, actionID, ts string) (time.Duration, error) {
 	m, ok := a.slack.Message(ts)
 	if !ok {
 		return 0, fmt.Errorf("message %s not found", ts)
@@ -453,7 +453,7 @@ func (a *azureDemo) clickOnly(ctx context.Context, user, actionID, ts string) (t
 }
 
 // showNew prints the Slack calls made since the last print, if any.
-func (a *azureDemo) showNew() error {
+func (a *demo) showNew() error {
 	if len(a.slack.Calls()) == a.seen {
 		return nil
 	}
@@ -527,7 +527,7 @@ func (a *azureDemo) alerts() []slackrec.Message {
 
 // ephemeralTo reports whether user was told something containing text
 // through a click's response_url.
-func (a *azureDemo) ephemeralTo(user, text string) bool {
+func (a *demo) ephemeralTo(user, text string) bool {
 	for _, c := range a.slack.Calls() {
 		if c.Method == slackrec.MethodResponseURL && strings.Contains(c.Path, "-"+user+"-") && strings.Contains(c.Text, text) {
 			return true

@@ -53,17 +53,21 @@ func main() {
 	azureBin := flag.String("azure-handler", "", "path to the Azure function's custom handler binary (bin/azure-function/<arch>/handler)")
 	azureEvents := flag.String("azure-events", "events/azure", "directory of the Azure demo events")
 	azureLog := flag.String("azure-log", "bin/demo-azure-function.log", "where the Azure function's JSON logs go")
+	gcpBin := flag.String("gcp-function", "", "path to the GCP function's binary (bin/gcp-function/<arch>/function)")
+	gcpEvents := flag.String("gcp-events", "events/gcp", "directory of the GCP demo events")
+	gcpLog := flag.String("gcp-log", "bin/demo-gcp-function.log", "where the GCP function's JSON logs go")
 	flag.Parse()
-	bin := paths{rie: *rie, detector: *bootstrap, remediator: *remediatorBin, interactivity: *interactBin, azure: *azureBin}
+	bin := paths{rie: *rie, detector: *bootstrap, remediator: *remediatorBin, interactivity: *interactBin, azure: *azureBin, gcp: *gcpBin}
 	azure := azureOptions{handler: *azureBin, events: *azureEvents, logPath: *azureLog, region: *region}
-	if err := run(context.Background(), bin, *events, *region, *logPath, azure); err != nil {
+	gcp := gcpOptions{function: *gcpBin, events: *gcpEvents, logPath: *gcpLog, region: *region}
+	if err := run(context.Background(), bin, *events, *region, *logPath, azure, gcp); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
 	}
 }
 
 // paths are the binaries the demo runs.
-type paths struct{ rie, detector, remediator, interactivity, azure string }
+type paths struct{ rie, detector, remediator, interactivity, azure, gcp string }
 
 type demo struct {
 	fn         *lambdarun.RIE // the detector
@@ -78,9 +82,9 @@ type demo struct {
 	clicks     int
 }
 
-func run(ctx context.Context, bin paths, events, region, logPath string, azure azureOptions) error {
+func run(ctx context.Context, bin paths, events, region, logPath string, azure azureOptions, gcp gcpOptions) error {
 	riePath, bootstrap := bin.rie, bin.detector
-	for _, p := range []string{bin.rie, bin.detector, bin.remediator, bin.interactivity, bin.azure} {
+	for _, p := range []string{bin.rie, bin.detector, bin.remediator, bin.interactivity, bin.azure, bin.gcp} {
 		if _, err := os.Stat(p); err != nil {
 			return fmt.Errorf("%w (run it through `make demo`, which builds both)", err)
 		}
@@ -150,7 +154,13 @@ func run(ctx context.Context, bin paths, events, region, logPath string, azure a
 		return err
 	}
 	defer az.close()
-	interactEnv := append(append(fnEnv, "SLACK_SIGNING_SECRET="+signingSecret, "SLACK_RESPONSE_URL_PREFIXES="+rec.URL()), az.interactivityEnv()...)
+	// And the GCP ones: it publishes approved GCP fixes to Pub/Sub.
+	gw, err := startGCP(ctx)
+	if err != nil {
+		return err
+	}
+	defer gw.close()
+	interactEnv := append(append(append(fnEnv, "SLACK_SIGNING_SECRET="+signingSecret, "SLACK_RESPONSE_URL_PREFIXES="+rec.URL()), az.interactivityEnv()...), gw.interactivityEnv()...)
 	interact, stopInteract, err := startInteractivity(ctx, bin.interactivity, interactEnv, logFile)
 	if err != nil {
 		return err
@@ -208,7 +218,11 @@ func run(ctx context.Context, bin paths, events, region, logPath string, azure a
 	}
 
 	azure.motoURL, azure.governance = moto.URL, filepath.Join(events, "governance-demo.yaml")
-	return d.runAzure(ctx, az, st, azure)
+	if err := d.runAzure(ctx, az, st, azure); err != nil {
+		return err
+	}
+	gcp.motoURL, gcp.governance = moto.URL, azure.governance
+	return d.runGCP(ctx, gw, st, gcp)
 }
 
 // step applies one change (if any), delivers its event to the function and
