@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/driftwatch/driftwatch/shared/awsdetector"
@@ -29,21 +27,6 @@ import (
 )
 
 const channel = "C0DRIFTWATCH"
-
-// serialTransport sends one request at a time. moto's DynamoDB does not
-// isolate concurrent transactions (a cancelled one restores a snapshot of
-// the table), which real DynamoDB does per request; serialising keeps the
-// emulator honest while the detector's goroutines still interleave.
-type serialTransport struct {
-	mu   sync.Mutex
-	next http.RoundTripper
-}
-
-func (s *serialTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.next.RoundTrip(r)
-}
 
 // world is one emulated AWS account with driftwatch deployed in it.
 type world struct {
@@ -63,7 +46,7 @@ func newWorld(t *testing.T) *world {
 	// The SDK's standard retries, as the function has in Lambda: moto's
 	// server sometimes closes a kept-alive connection under a request.
 	cfg.RetryMaxAttempts = 3
-	cfg.HTTPClient = &http.Client{Transport: &serialTransport{next: awshttp.NewBuildableClient().GetTransport()}}
+	cfg.HTTPClient = motoserver.SerialClient()
 
 	table := "driftwatch-e2e"
 	ddb := dynamodb.NewFromConfig(cfg)

@@ -19,7 +19,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/smithy-go/middleware"
@@ -69,19 +68,6 @@ identities:
 `
 }
 
-// serialTransport sends one request at a time: moto's DynamoDB does not
-// isolate concurrent transactions, which real DynamoDB does per request.
-type serialTransport struct {
-	mu   sync.Mutex
-	next http.RoundTripper
-}
-
-func (s *serialTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.next.RoundTrip(r)
-}
-
 // loop is one emulated account with all three functions deployed: the
 // detector and the remediator invoked as Lambda would, the interactivity
 // function behind an HTTP server as Slack would call it, the driftwatch bus
@@ -113,7 +99,7 @@ func newLoop(t *testing.T, o options) *loop {
 	moto := motoserver.StartTB(t)
 	cfg := moto.Config("eu-west-1")
 	cfg.RetryMaxAttempts = 3
-	cfg.HTTPClient = &http.Client{Transport: &serialTransport{next: awshttp.NewBuildableClient().GetTransport()}}
+	cfg.HTTPClient = motoserver.SerialClient()
 
 	const table = "driftwatch-posture"
 	ddb := dynamodb.NewFromConfig(cfg)

@@ -18,7 +18,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/driftwatch/driftwatch/shared/awsfed"
@@ -62,19 +61,6 @@ approvers:
   - severities: [critical, high, medium, low, informational]
     users: [` + alice + `, ` + bob + `]
 `
-
-// serialTransport sends one request at a time: moto's DynamoDB does not
-// isolate concurrent transactions, which real DynamoDB does per request.
-type serialTransport struct {
-	mu   sync.Mutex
-	next http.RoundTripper
-}
-
-func (s *serialTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.next.RoundTrip(r)
-}
 
 // world is one Azure subscription (the fake ARM) with the Azure function
 // deployed: its HTTP layer on a local server as the Functions host forwards
@@ -122,7 +108,7 @@ func newWorldWith(t *testing.T, gov string) *world {
 	// The posture table, reached as the function reaches it in Azure:
 	// its identity's token exchanged with STS for the table's role.
 	moto := motoserver.StartTB(t)
-	httpClient := &http.Client{Transport: &serialTransport{next: awshttp.NewBuildableClient().GetTransport()}}
+	httpClient := motoserver.SerialClient()
 	setup := moto.Config(region)
 	setup.HTTPClient = httpClient
 	ddb := dynamodb.NewFromConfig(setup)

@@ -9,11 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
@@ -64,19 +62,6 @@ approvers:
   - severities: [critical, high, medium, low, informational]
     users: [` + alice + `, ` + bob + `]
 `
-
-// serialTransport sends one request at a time: moto's DynamoDB does not
-// isolate concurrent transactions, which real DynamoDB does per request.
-type serialTransport struct {
-	mu   sync.Mutex
-	next http.RoundTripper
-}
-
-func (s *serialTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.next.RoundTrip(r)
-}
 
 // world is one GCP project (the Google API fake) with the GCP function
 // deployed as Cloud Run runs it: its HTTP layer on a local server, to
@@ -140,7 +125,7 @@ func newWorldWith(t *testing.T, gov string, pullMode bool) *world {
 	// Cloud: its service account's ID token, from the metadata server,
 	// exchanged with STS for the table's role.
 	moto := motoserver.StartTB(t)
-	httpClient := &http.Client{Transport: &serialTransport{next: awshttp.NewBuildableClient().GetTransport()}}
+	httpClient := motoserver.SerialClient()
 	setup := moto.Config(region)
 	setup.HTTPClient = httpClient
 	ddb := dynamodb.NewFromConfig(setup)

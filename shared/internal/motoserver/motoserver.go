@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/driftwatch/driftwatch/shared/internal/procgroup"
 )
@@ -140,4 +142,24 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// SerialClient returns an HTTP client for the emulator that sends one
+// request at a time: moto's DynamoDB does not isolate concurrent
+// transactions, which real DynamoDB does per request, so tests whose
+// functions write concurrently serialise their requests to it (what they
+// then observe is driftwatch's concurrency control, not the emulator's).
+func SerialClient() *http.Client {
+	return &http.Client{Transport: &serialTransport{next: awshttp.NewBuildableClient().GetTransport()}}
+}
+
+type serialTransport struct {
+	mu   sync.Mutex
+	next http.RoundTripper
+}
+
+func (s *serialTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.next.RoundTrip(r)
 }
