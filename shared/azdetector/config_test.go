@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/driftwatch/driftwatch/shared/awsfed"
+	"github.com/driftwatch/driftwatch/shared/fnenv"
 	"github.com/driftwatch/driftwatch/shared/azdetector"
 	"github.com/driftwatch/driftwatch/shared/pipeline"
 )
@@ -31,10 +32,10 @@ func TestConfigFromEnv(t *testing.T) {
 		"SLACK_CHANNEL":                 "C0DRIFT",
 		"SLACK_BOT_TOKEN":               "xoxb-1",
 	}
-	want := azdetector.Config{
+	want := azdetector.Config{Common: fnenv.Common{
 		Table: "driftwatch-posture", SlackChannel: "C0DRIFT", SlackToken: "xoxb-1",
 		AWS: awsfed.Env{RoleARN: "arn:aws:iam::123456789012:role/driftwatch-azure", Region: "eu-west-1", Audience: "api://driftwatch-aws"},
-	}
+	}}
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -78,7 +79,7 @@ func TestConfigFromEnv(t *testing.T) {
 		{name: "no role", env: with(base, "DRIFTWATCH_AWS_ROLE_ARN", ""), wantErr: "DRIFTWATCH_AWS_ROLE_ARN"},
 		{name: "plain-text ARM", env: with(base, "DRIFTWATCH_ARM_ENDPOINT", "http://127.0.0.1:8443"), wantErr: `DRIFTWATCH_ARM_ENDPOINT: "http://127.0.0.1:8443" is not an https URL`},
 		{name: "topic without scheme", env: with(base, "DRIFTWATCH_REMEDIATION_TOPIC", "fixes.westeurope-1.eventgrid.azure.net"), wantErr: `DRIFTWATCH_REMEDIATION_TOPIC: "fixes.westeurope-1.eventgrid.azure.net" is not an https URL`},
-		{name: "relative AWS endpoint", env: with(base, "DRIFTWATCH_AWS_ENDPOINT_URL", "localhost"), wantErr: `DRIFTWATCH_AWS_ENDPOINT_URL: "localhost" is not an absolute URL`},
+		{name: "relative AWS endpoint", env: with(base, "DRIFTWATCH_AWS_ENDPOINT_URL", "localhost"), wantErr: `DRIFTWATCH_AWS_ENDPOINT_URL: "localhost" is not an absolute http(s) URL`},
 		{name: "account by name", env: with(base, "DRIFTWATCH_ACCOUNTS", `{"Payments": {"name": "payments"}}`), wantErr: `DRIFTWATCH_ACCOUNTS: "Payments" is not a 12-digit AWS account id, an Azure subscription id (a lower-case GUID) or a GCP project id`},
 		{name: "log level", env: with(base, "DRIFTWATCH_LOG_LEVEL", "verbose"), wantErr: `DRIFTWATCH_LOG_LEVEL: "verbose" is not one of debug, info, warn, error`},
 	}
@@ -104,7 +105,7 @@ func TestConfigFromEnv(t *testing.T) {
 }
 
 func TestConfigLogValueHidesTheToken(t *testing.T) {
-	c := azdetector.Config{SlackToken: "xoxb-secret-token", Table: "t"}
+	c := azdetector.Config{Common: fnenv.Common{SlackToken: "xoxb-secret-token", Table: "t"}}
 	var b strings.Builder
 	slog.New(slog.NewJSONHandler(&b, nil)).Info("config", "config", c)
 	if strings.Contains(b.String(), "xoxb-secret-token") || !strings.Contains(b.String(), "REDACTED") {

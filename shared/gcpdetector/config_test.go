@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/driftwatch/driftwatch/shared/awsfed"
+	"github.com/driftwatch/driftwatch/shared/fnenv"
 	"github.com/driftwatch/driftwatch/shared/gcpdetector"
 	"github.com/driftwatch/driftwatch/shared/pipeline"
 )
@@ -31,10 +32,10 @@ func TestConfigFromEnv(t *testing.T) {
 		"SLACK_CHANNEL":                 "C0DRIFT",
 		"SLACK_BOT_TOKEN":               "xoxb-1",
 	}
-	want := gcpdetector.Config{
-		Mode: gcpdetector.ModePush, Table: "driftwatch-posture", SlackChannel: "C0DRIFT", SlackToken: "xoxb-1",
+	want := gcpdetector.Config{Mode: gcpdetector.ModePush, Common: fnenv.Common{
+		Table: "driftwatch-posture", SlackChannel: "C0DRIFT", SlackToken: "xoxb-1",
 		AWS: awsfed.Env{RoleARN: "arn:aws:iam::123456789012:role/driftwatch-gcp", Region: "eu-west-1", Audience: "driftwatch-aws"},
-	}
+	}}
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -115,7 +116,7 @@ func TestConfigFromEnv(t *testing.T) {
 }
 
 func TestConfigLogValueHidesTheToken(t *testing.T) {
-	c := gcpdetector.Config{SlackToken: "xoxb-secret-token", Table: "t"}
+	c := gcpdetector.Config{Common: fnenv.Common{SlackToken: "xoxb-secret-token", Table: "t"}}
 	var b strings.Builder
 	slog.New(slog.NewJSONHandler(&b, nil)).Info("config", "config", c)
 	if strings.Contains(b.String(), "xoxb-secret-token") || !strings.Contains(b.String(), "REDACTED") {

@@ -36,10 +36,11 @@ var federatedRoles = []string{"azure_function", "gcp_function"}
 // azureConfigDirs are the directories (relative to the repository root) of
 // the Go code that reads the Azure function's environment: the handler's
 // HTTP layer, the federation to the posture table (awsfed.FromEnv), the
-// pipeline's wiring and the function's main. The test requires Terraform
+// variables every function shares (fnenv), the pipeline's wiring and the
+// function's main. The test requires Terraform
 // to set what they read, or notDeployed to say why not.
 func azureConfigDirs() []string {
-	return []string{"shared/azfunc", "shared/awsfed", "shared/azdetector", "functions/azure"}
+	return []string{"shared/azfunc", "shared/awsfed", "shared/fnenv", "shared/azdetector", "functions/azure"}
 }
 
 // Where make package-azure puts things, and where the platform finds them.

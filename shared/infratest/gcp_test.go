@@ -32,9 +32,10 @@ var gcpDir = filepath.Join("..", "..", "infra", "gcp")
 // gcpConfigDirs are the directories (relative to the repository root) of
 // the Go code that reads the GCP function's environment: the HTTP layer
 // (push token checks, PORT), the federation to the posture table
-// (awsfed.FromEnv), the pipeline's configuration and the function's main.
+// (awsfed.FromEnv), the variables every function shares (fnenv), the
+// pipeline's configuration and the function's main.
 func gcpConfigDirs() []string {
-	return []string{"shared/gcpfunc", "shared/awsfed", "shared/gcpdetector", "functions/gcp"}
+	return []string{"shared/gcpfunc", "shared/awsfed", "shared/fnenv", "shared/gcpdetector", "functions/gcp"}
 }
 
 // gcpGovernancePath is where the image puts governance.yaml (infra/gcp
