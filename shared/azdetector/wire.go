@@ -10,8 +10,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/slack-go/slack"
 
 	"github.com/driftwatch/driftwatch/shared/azbus"
 	"github.com/driftwatch/driftwatch/shared/azfetch"
@@ -21,9 +19,6 @@ import (
 	"github.com/driftwatch/driftwatch/shared/remediation"
 	"github.com/driftwatch/driftwatch/shared/rules"
 	"github.com/driftwatch/driftwatch/shared/ruleset"
-	"github.com/driftwatch/driftwatch/shared/slackalert"
-	"github.com/driftwatch/driftwatch/shared/store/dynamostore"
-	"github.com/driftwatch/driftwatch/shared/store/memstore"
 )
 
 // Deps are what the host gives the function besides its configuration.
@@ -76,24 +71,14 @@ func New(ctx context.Context, c Config, d Deps) (*Function, error) {
 		return nil, err
 	}
 	st := d.Store
-	switch {
-	case st != nil:
-	case c.StoreFile != "":
-		ms, err := memstore.Open(c.StoreFile)
-		if err != nil {
-			return nil, fmt.Errorf("open store file: %w", err)
+	if st == nil {
+		if st, err = c.Store(d.AWS); err != nil {
+			return nil, err
 		}
-		st = ms
-	default:
-		st = dynamostore.New(dynamodb.NewFromConfig(d.AWS), c.Table)
 	}
-	var slackOpts []slack.Option
-	if c.SlackAPIURL != "" {
-		slackOpts = append(slackOpts, slack.OptionAPIURL(c.SlackAPIURL))
-	}
-	notifier, err := slackalert.New(slack.New(c.SlackToken, slackOpts...), c.SlackChannel, &slackalert.Options{Logger: log})
+	notifier, err := c.Notifier(log)
 	if err != nil {
-		return nil, fmt.Errorf("slack: %w", err)
+		return nil, err
 	}
 	actions, err := azremedy.New(d.Credential, &azremedy.Options{ClientOptions: d.ARM, Transports: d.Transports, Subscriptions: c.Subscriptions, Logger: log})
 	if err != nil {

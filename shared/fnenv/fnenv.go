@@ -11,8 +11,15 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/slack-go/slack"
+
 	"github.com/driftwatch/driftwatch/shared/awsfed"
 	"github.com/driftwatch/driftwatch/shared/pipeline"
+	"github.com/driftwatch/driftwatch/shared/slackalert"
+	"github.com/driftwatch/driftwatch/shared/store/dynamostore"
+	"github.com/driftwatch/driftwatch/shared/store/memstore"
 )
 
 // Common is the shared configuration.
@@ -140,4 +147,30 @@ func (c Common) LogAttrs() []slog.Attr {
 		slog.Int("accounts", len(c.Accounts)), slog.String("governance_file", c.GovernanceFile),
 		slog.String("log_level", c.LogLevel.String()),
 	}
+}
+
+// Store returns the posture store c names: the embedded store persisted
+// to StoreFile, or the DynamoDB Table reached with awsCfg.
+func (c Common) Store(awsCfg aws.Config) (pipeline.Store, error) {
+	if c.StoreFile != "" {
+		ms, err := memstore.Open(c.StoreFile)
+		if err != nil {
+			return nil, fmt.Errorf("open store file: %w", err)
+		}
+		return ms, nil
+	}
+	return dynamostore.New(dynamodb.NewFromConfig(awsCfg), c.Table), nil
+}
+
+// Notifier returns the Slack notifier posting to SlackChannel.
+func (c Common) Notifier(log *slog.Logger) (*slackalert.Notifier, error) {
+	var opts []slack.Option
+	if c.SlackAPIURL != "" {
+		opts = append(opts, slack.OptionAPIURL(c.SlackAPIURL))
+	}
+	n, err := slackalert.New(slack.New(c.SlackToken, opts...), c.SlackChannel, &slackalert.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("slack: %w", err)
+	}
+	return n, nil
 }
