@@ -181,32 +181,12 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// azurePosture is what the Azure part reads from the shared table.
-type azurePosture interface {
-	Load(ctx context.Context, key store.Key) (store.ResourceState, []store.Finding, error)
-	Audit(ctx context.Context, key store.Key) ([]store.AuditEntry, error)
-}
-
 // azureDemo runs the NSG scenario against the real handler binary.
 type azureDemo struct {
-	*demo
-	az      *azureWorld
-	url     string // the handler
-	events  string
-	st      azurePosture
-	start   time.Time
-	history []milestone
-}
-
-// milestone is one line of the timeline.
-type milestone struct {
-	at   time.Duration // since the Azure part started
-	what string
-	took time.Duration
-}
-
-func (a *azureDemo) mark(what string, took time.Duration) {
-	a.history = append(a.history, milestone{at: time.Since(a.start), what: what, took: took})
+	cloudPart
+	az     *azureWorld
+	url    string // the handler
+	events string
 }
 
 // azureOptions are the Azure part's inputs.
@@ -221,8 +201,10 @@ type azureOptions struct {
 // Slack carried to the function by the remediation topic, and the Undo.
 // Every step is checked; the first one that does not do what it should
 // ends the demo with an error.
-func (d *demo) runAzure(ctx context.Context, az *azureWorld, st azurePosture, o azureOptions) error {
-	a := &azureDemo{demo: d, az: az, events: o.events, st: st, start: time.Now()}
+func (d *demo) runAzure(ctx context.Context, az *azureWorld, st postureReader, o azureOptions) error {
+	a := &azureDemo{az: az, events: o.events, cloudPart: cloudPart{
+		demo: d, cloud: "Azure", st: st, key: nsgKey(), name: azdemo.NSG, ruleID: azdemo.RDPRuleID, earlier: "AWS's", start: time.Now(),
+	}}
 	section("7. Azure: the same pipeline for an Azure subscription (custom handler on Event Grid)")
 	fmt.Printf("  ARM:      fake Resource Manager (armfake) over HTTPS at %s, subscription %s\n", az.arm.Endpoint(), azdemo.Subscription)
 	fmt.Printf("  Identity: fake managed identity endpoint at %s (client id %s)\n", az.identity.Endpoint(), azureClientID)
@@ -384,16 +366,8 @@ func (a *azureDemo) remediate(ctx context.Context, user, action, ts string, undo
 	}
 	// The function updates the alert before it answers the delivery; the
 	// interactivity function's own acknowledgement may land after it.
-	want := func() bool {
-		m, ok := a.slack.Message(ts)
-		return ok && m.Updates > msg.Updates && resolved(m) == !undo
-	}
-	if err := waitFor(ctx, 10*time.Second, want); err != nil {
-		state := "RESOLVED"
-		if undo {
-			state = "reopened"
-		}
-		return fmt.Errorf("the alert %s was not updated in place to %s", ts, state)
+	if err := a.awaitAlert(ctx, ts, msg.Updates, undo); err != nil {
+		return err
 	}
 	if err := a.showNew(); err != nil {
 		return err
@@ -510,21 +484,6 @@ func describeAzure(s azfunc.Summary) string {
 	return strings.Join(parts, ", ")
 }
 
-// alerts returns the top-level messages naming the scenario's NSG, in post
-// order.
-func (a *azureDemo) alerts() []slackrec.Message {
-	var out []slackrec.Message
-	for _, c := range a.slack.Calls() {
-		if c.Method != slackrec.MethodPostMessage || c.ThreadTS != "" || !c.OK() {
-			continue
-		}
-		if m, ok := a.slack.Message(c.TS); ok && strings.Contains(string(m.Blocks), azdemo.NSG) {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // ephemeralTo reports whether user was told something containing text
 // through a click's response_url.
 func (a *demo) ephemeralTo(user, text string) bool {
@@ -549,45 +508,8 @@ func (a *azureDemo) requireRule(ctx context.Context, want bool) error {
 	return nil
 }
 
-// checkFinding checks the RDP finding's status in the shared table.
-func (a *azureDemo) checkFinding(ctx context.Context, want store.FindingStatus) error {
-	_, findings, err := a.st.Load(ctx, nsgKey())
-	if err != nil {
-		return fmt.Errorf("read the NSG's posture: %w", err)
-	}
-	for _, f := range findings {
-		if f.RuleID == azdemo.RDPRuleID {
-			if f.Status != want {
-				return fmt.Errorf("finding %s is %s in the table, want %s", azdemo.RDPRuleID, f.Status, want)
-			}
-			fmt.Printf("  DynamoDB: finding %s is %s\n", azdemo.RDPRuleID, f.Status)
-			return nil
-		}
-	}
-	return fmt.Errorf("no %s finding in the table for %s", azdemo.RDPRuleID, azdemo.NSGID())
-}
-
 func nsgKey() store.Key {
 	return store.Key{Cloud: "azure", Account: azdemo.Subscription, ResourceID: azdemo.NSGID()}
-}
-
-func (a *azureDemo) printAudit(ctx context.Context) error {
-	entries, err := a.st.Audit(ctx, nsgKey())
-	if err != nil {
-		return err
-	}
-	fmt.Printf("\n  Audit log of %s (the same append-only table as AWS's):\n", azdemo.NSG)
-	for _, e := range entries {
-		fmt.Printf("    %s  %-22s %-28s %s\n", e.At.UTC().Format("15:04:05"), e.Kind, e.Who, e.What)
-	}
-	return nil
-}
-
-func (a *azureDemo) printTimeline() {
-	fmt.Println("\n  Timeline (Azure)")
-	for _, m := range a.history {
-		fmt.Printf("    %8s  %-62s %8s\n", "+"+strconv.FormatFloat(m.at.Seconds(), 'f', 2, 64)+"s", m.what, m.took.Round(time.Millisecond))
-	}
 }
 
 // resolved reports whether a message shows the alert resolved.

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -24,7 +23,6 @@ import (
 	"github.com/driftwatch/driftwatch/shared/internal/procgroup"
 	"github.com/driftwatch/driftwatch/shared/remediation"
 	"github.com/driftwatch/driftwatch/shared/slackalert"
-	"github.com/driftwatch/driftwatch/shared/slackalert/slackrec"
 	"github.com/driftwatch/driftwatch/shared/store"
 )
 
@@ -201,16 +199,9 @@ func startGCPFunction(ctx context.Context, bin string, env []string, logw io.Wri
 
 // gcpDemo runs the bucket scenario against the real function binary.
 type gcpDemo struct {
-	*demo
-	g       *gcpWorld
-	events  string
-	st      azurePosture
-	start   time.Time
-	history []milestone
-}
-
-func (a *gcpDemo) mark(what string, took time.Duration) {
-	a.history = append(a.history, milestone{at: time.Since(a.start), what: what, took: took})
+	cloudPart
+	g      *gcpWorld
+	events string
 }
 
 // gcpOptions are the GCP part's inputs.
@@ -225,8 +216,10 @@ type gcpOptions struct {
 // carried to the function by the remediation topic, and the Undo. Every
 // step is checked; the first one that does not do what it should ends the
 // demo with an error.
-func (d *demo) runGCP(ctx context.Context, g *gcpWorld, st azurePosture, o gcpOptions) error {
-	a := &gcpDemo{demo: d, g: g, events: o.events, st: st, start: time.Now()}
+func (d *demo) runGCP(ctx context.Context, g *gcpWorld, st postureReader, o gcpOptions) error {
+	a := &gcpDemo{g: g, events: o.events, cloudPart: cloudPart{
+		demo: d, cloud: "GCP", st: st, key: bucketKey(), name: gcpdemo.Bucket, ruleID: gcpdemo.PublicRuleID, earlier: "AWS's and Azure's", start: time.Now(),
+	}}
 	section("8. GCP: the same pipeline for a Google Cloud project (Cloud Audit Logs over Pub/Sub, pull mode)")
 	fmt.Printf("  Google APIs: local fake of Storage/Compute/Cloud SQL/IAM/KMS (gcpfake) at %s, project %s\n", g.endpoint, gcpdemo.Project)
 	fmt.Printf("  Pub/Sub:     the client library's emulator (pstest) at %s: %s, %s\n", g.ps.Addr(), gcpdemo.AuditSubscription, gcpdemo.RemediationSubscription)
@@ -400,16 +393,8 @@ func (a *gcpDemo) remediate(ctx context.Context, user, action, ts string, undo b
 	if err := a.requirePublic(ctx, undo); err != nil {
 		return err
 	}
-	updated := func() bool {
-		m, ok := a.slack.Message(ts)
-		return ok && m.Updates > msg.Updates && resolved(m) == !undo
-	}
-	if err := waitFor(ctx, 10*time.Second, updated); err != nil {
-		state := "RESOLVED"
-		if undo {
-			state = "reopened"
-		}
-		return fmt.Errorf("the alert %s was not updated in place to %s", ts, state)
+	if err := a.awaitAlert(ctx, ts, msg.Updates, undo); err != nil {
+		return err
 	}
 	if err := a.showNew(); err != nil {
 		return err
@@ -430,21 +415,6 @@ func (a *gcpDemo) remediate(ctx context.Context, user, action, ts string, undo b
 		acked.Round(time.Millisecond), delivered.Round(time.Millisecond), total.Round(time.Millisecond))
 	a.mark(what, total)
 	return nil
-}
-
-// alerts returns the top-level messages naming the scenario's bucket, in
-// post order.
-func (a *gcpDemo) alerts() []slackrec.Message {
-	var out []slackrec.Message
-	for _, c := range a.slack.Calls() {
-		if c.Method != slackrec.MethodPostMessage || c.ThreadTS != "" || !c.OK() {
-			continue
-		}
-		if m, ok := a.slack.Message(c.TS); ok && strings.Contains(string(m.Blocks), gcpdemo.Bucket) {
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 // requirePublic checks the live bucket policy for allUsers.
@@ -477,41 +447,4 @@ func (a *gcpDemo) checkNoFinding(ctx context.Context) error {
 	}
 	fmt.Printf("  DynamoDB: gs://%s stored, %d rules evaluated, none failing\n", gcpdemo.Bucket, len(findings))
 	return nil
-}
-
-// checkFinding checks the public-bucket finding's status in the table.
-func (a *gcpDemo) checkFinding(ctx context.Context, want store.FindingStatus) error {
-	_, findings, err := a.st.Load(ctx, bucketKey())
-	if err != nil {
-		return fmt.Errorf("read the bucket's posture: %w", err)
-	}
-	for _, f := range findings {
-		if f.RuleID == gcpdemo.PublicRuleID {
-			if f.Status != want {
-				return fmt.Errorf("finding %s is %s in the table, want %s", gcpdemo.PublicRuleID, f.Status, want)
-			}
-			fmt.Printf("  DynamoDB: finding %s is %s\n", gcpdemo.PublicRuleID, f.Status)
-			return nil
-		}
-	}
-	return fmt.Errorf("no %s finding in the table for %s", gcpdemo.PublicRuleID, gcpdemo.BucketID())
-}
-
-func (a *gcpDemo) printAudit(ctx context.Context) error {
-	entries, err := a.st.Audit(ctx, bucketKey())
-	if err != nil {
-		return err
-	}
-	fmt.Printf("\n  Audit log of gs://%s (the same append-only table as AWS's and Azure's):\n", gcpdemo.Bucket)
-	for _, e := range entries {
-		fmt.Printf("    %s  %-22s %-28s %s\n", e.At.UTC().Format("15:04:05"), e.Kind, e.Who, e.What)
-	}
-	return nil
-}
-
-func (a *gcpDemo) printTimeline() {
-	fmt.Println("\n  Timeline (GCP)")
-	for _, m := range a.history {
-		fmt.Printf("    %8s  %-62s %8s\n", "+"+strconv.FormatFloat(m.at.Seconds(), 'f', 2, 64)+"s", m.what, m.took.Round(time.Millisecond))
-	}
 }
