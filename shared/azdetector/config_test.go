@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/driftwatch/driftwatch/shared/awsfed"
-	"github.com/driftwatch/driftwatch/shared/fnenv"
 	"github.com/driftwatch/driftwatch/shared/azdetector"
+	"github.com/driftwatch/driftwatch/shared/fnenv"
 	"github.com/driftwatch/driftwatch/shared/pipeline"
 )
 
