@@ -163,7 +163,8 @@ bench: check-tools build
 	$(call build_gcp,$(HOSTARCH))
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 $(PKGS) | tee $(BIN)/bench-go.txt
 	$(GO) run ./shared/cmd/bench -bootstrap $(BIN)/aws-detector/$(HOSTARCH)/bootstrap -gobench $(BIN)/bench-go.txt \
-	  -azure-handler $(BIN)/azure-function/$(HOSTARCH)/handler -azure-events $(ROOT)/events/azure
+	  -azure-handler $(BIN)/azure-function/$(HOSTARCH)/handler -azure-events $(ROOT)/events/azure \
+	  -gcp-function $(BIN)/gcp-function/$(HOSTARCH)/function -gcp-events $(ROOT)/events/gcp
 
 demo: check-tools build-host $(RIE)
 	$(GO) run ./shared/cmd/demo -rie $(RIE) -events $(ROOT)/events/aws \

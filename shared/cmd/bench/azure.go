@@ -180,9 +180,17 @@ func (a *azureWorld) start(ctx context.Context) (*process, error) {
 	if err != nil {
 		return nil, err
 	}
+	return startListener(ctx, a.handler, port, a.env(port))
+}
+
+// startListener runs bin, an HTTP function listening on port, with env
+// added to this process's environment, and waits for its "handler
+// listening" log line (shared/httpserve), timed from just before the
+// process starts.
+func startListener(ctx context.Context, bin string, port int, env []string) (*process, error) {
 	p := &process{url: "http://127.0.0.1:" + strconv.Itoa(port), logs: &syncBuffer{}, exited: make(chan error, 1)}
-	p.cmd = exec.Command(a.handler)
-	p.cmd.Env = append(os.Environ(), a.env(port)...)
+	p.cmd = exec.Command(bin)
+	p.cmd.Env = append(os.Environ(), env...)
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -192,7 +200,7 @@ func (a *azureWorld) start(ctx context.Context) (*process, error) {
 	listening := make(chan time.Time, 1)
 	p.started = time.Now()
 	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", a.handler, err)
+		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -213,10 +221,10 @@ func (a *azureWorld) start(ctx context.Context) (*process, error) {
 		p.listening = at.Sub(p.started)
 		return p, nil
 	case err := <-p.exited:
-		return nil, fmt.Errorf("%s exited at start: %v\nhandler output:\n%s", a.handler, err, tail(p.logs.String(), 20))
+		return nil, fmt.Errorf("%s exited at start: %v\nhandler output:\n%s", bin, err, tail(p.logs.String(), 20))
 	case <-time.After(30 * time.Second):
 		p.stop()
-		return nil, fmt.Errorf("%s did not listen within 30s\nhandler output:\n%s", a.handler, tail(p.logs.String(), 20))
+		return nil, fmt.Errorf("%s did not listen within 30s\nhandler output:\n%s", bin, tail(p.logs.String(), 20))
 	case <-ctx.Done():
 		p.stop()
 		return nil, ctx.Err()

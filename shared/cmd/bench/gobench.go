@@ -167,6 +167,9 @@ func knownBenchmarks() []benchLabel {
 		{"store/memstore", "BenchmarkLoadAll", cpu, "store: load a resource with its findings, fixes and exceptions (in-memory store)"},
 		{"store/dynamostore", "BenchmarkLoadAll", moto, "store: load a resource with its findings, fixes and exceptions (DynamoDB query)"},
 		{"rules", "BenchmarkCompileBuiltin", "CPU at cold start", "rules: load and compile the built-in catalogue"},
+		{"rules", "BenchmarkCompileBuiltin/aws", "CPU at cold start", "rules: load and compile the built-in catalogue (AWS rules)"},
+		{"rules", "BenchmarkCompileBuiltin/azure", "CPU at cold start", "rules: load and compile the built-in catalogue (Azure rules)"},
+		{"rules", "BenchmarkCompileBuiltin/gcp", "CPU at cold start", "rules: load and compile the built-in catalogue (GCP rules)"},
 		{"slackinteract", "BenchmarkHandlerAck", chatSection, "interactivity, CPU only: verify, claim against replays, parse and route a signed click (in-memory store, controller answers at once)"},
 		{"slackinteract", "BenchmarkVerify", chatSection, "interactivity, CPU only: verify a request's signature"},
 		{"governance", "BenchmarkDecide", chatSection, "governance, CPU only: decide a finding's mode and approvers"},
@@ -176,6 +179,16 @@ func knownBenchmarks() []benchLabel {
 		{"azevent", "BenchmarkNormalize/read-only-action", cpu, "normalize (Azure): read-only action (dropped)"},
 		{"azevent", "BenchmarkNormalize/relevant-write", cpu, "normalize (Azure): relevant write → change"},
 		{"azevent", "BenchmarkNormalize/relevant-write-cloudevents", cpu, "normalize (Azure): relevant write, CloudEvents batch"},
+		{"gcpevent", "BenchmarkNormalize/push-read-only", cpu, "normalize (GCP): read-only method in a push body (dropped)"},
+		{"gcpevent", "BenchmarkNormalize/push-firewall-insert", cpu, "normalize (GCP): relevant entry (firewall insert) in a push body → change"},
+		{"gcpfunc", "BenchmarkPushDelivery/push", gcpSection, "HTTP layer alone, per delivery: push token verified (keys cached), entry read and normalized, answered (no-op processor)"},
+		{"gcpfunc", "BenchmarkPushDelivery/eventarc-binary", gcpSection, "HTTP layer alone, per delivery: the same as an Eventarc CloudEvent, binary mode"},
+		{"gcpfunc", "BenchmarkPushDelivery/eventarc-structured", gcpSection, "HTTP layer alone, per delivery: the same as an Eventarc CloudEvent, structured mode"},
+		{"gcpdetector", "BenchmarkDeliveryIrrelevant/read-only", gcpSection, "in process, per delivery: irrelevant entry (read-only method) authenticated, normalized, dropped"},
+		{"gcpdetector", "BenchmarkDeliveryIrrelevant/unsupported", gcpSection, "in process, per delivery: irrelevant entry (method not in the table) authenticated, normalized, dropped"},
+		{"gcpdetector", "BenchmarkDeliveryDrift", gcpSection, "in process, per delivery: bucket made public → Google API reads (fake, loopback HTTP), evaluate, store (memory), alert (Slack recorder on loopback)"},
+		{"gcpfetch", "BenchmarkFetchBucket", gcpSection, "fetch: Cloud Storage bucket and its IAM policy (two concurrent reads, loopback HTTP to the Google API fake)"},
+		{"gcpbus", "BenchmarkDecodePush", gcpSection, "remediation route: decode an approved fix's push delivery"},
 	}
 }
 

@@ -103,6 +103,9 @@ func TestGoBenchReport(t *testing.T) {
 		"store: save observation (DynamoDB transaction)": {section: "round trip to moto", n: "86", result: "12.5 ms/op", detail: "75772 B/op, 586 allocs/op, 1 requests/op"},
 		"interactivity, CPU only: verify, claim against replays, parse and route a signed click (in-memory store, controller answers at once)": {
 			section: chatSection, n: "5832", result: "867 µs/op", detail: "59014 B/op, 206 allocs/op"},
+		"in process, per delivery: bucket made public → Google API reads (fake, loopback HTTP), evaluate, store (memory), alert (Slack recorder on loopback)": {
+			section: gcpSection, n: "872", result: "1.20 ms/op", detail: "191377 B/op, 1366 allocs/op"},
+		"normalize (GCP): read-only method in a push body (dropped)": {section: "CPU per event", n: "45220", result: "28.6 µs/op", detail: "5153 B/op, 57 allocs/op"},
 	}
 	for measure, w := range want {
 		w.measure = measure

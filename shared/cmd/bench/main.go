@@ -7,14 +7,15 @@
 // approval and a refused click, and the time from the click to the fix
 // applied by the remediator), the cold start of the built bootstrap binary,
 // the Azure function's handler binary (cold start, memory, delivery to
-// alert latency; azure.go), and the binary sizes.
+// alert latency; azure.go), the GCP function's binary in push mode (the
+// same figures; gcp.go), and the binary sizes.
 //
 // make bench runs it after the Go benchmarks:
 //
 //	go run ./shared/cmd/bench -bootstrap bin/aws-detector/amd64/bootstrap -gobench bin/bench-go.txt \
-//	  -azure-handler bin/azure-function/amd64/handler
+//	  -azure-handler bin/azure-function/amd64/handler -gcp-function bin/gcp-function/amd64/function
 //
-// It needs moto_server on PATH, the built bootstrap and the built handler;
+// It needs moto_server on PATH, the built bootstrap, handler and function;
 // any missing is an error, never a skip. Progress goes to stderr, the table
 // to stdout.
 package main
@@ -53,6 +54,11 @@ type options struct {
 	azureHandler string
 	azureEvents  string
 	azureDrifts  int
+	// gcpFunction is the built GCP function, gcpEvents the GCP demo
+	// events, gcpDrifts the warm drifting pushes to time.
+	gcpFunction string
+	gcpEvents   string
+	gcpDrifts   int
 }
 
 func main() {
@@ -67,6 +73,9 @@ func main() {
 	flag.StringVar(&o.azureHandler, "azure-handler", "", "the built Azure Functions custom handler for this machine's architecture (bin/azure-function/<arch>/handler)")
 	flag.StringVar(&o.azureEvents, "azure-events", filepath.Join("events", "azure"), "the Azure demo's Event Grid deliveries")
 	flag.IntVar(&o.azureDrifts, "azure-drifts", 100, "warm drifting deliveries to the Azure handler (each followed by an irrelevant one)")
+	flag.StringVar(&o.gcpFunction, "gcp-function", "", "the built GCP function for this machine's architecture (bin/gcp-function/<arch>/function)")
+	flag.StringVar(&o.gcpEvents, "gcp-events", filepath.Join("events", "gcp"), "the GCP demo's Cloud Audit Logs entries")
+	flag.IntVar(&o.gcpDrifts, "gcp-drifts", 100, "warm drifting pushes to the GCP function (each followed by an irrelevant one)")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -130,12 +139,19 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) error 
 		return errors.New("-azure-handler is required (make build-host writes bin/azure-function/<arch>/handler)")
 	case o.azureDrifts <= 0:
 		return errors.New("-azure-drifts must be positive")
+	case o.gcpFunction == "":
+		return errors.New("-gcp-function is required (make build-host writes bin/gcp-function/<arch>/function)")
+	case o.gcpDrifts <= 0:
+		return errors.New("-gcp-drifts must be positive")
 	}
 	if err := checkExecutable(o.bootstrap); err != nil {
 		return err
 	}
 	if err := checkExecutable(o.azureHandler); err != nil {
 		return fmt.Errorf("Azure handler: %w", err)
+	}
+	if err := checkExecutable(o.gcpFunction); err != nil {
+		return fmt.Errorf("GCP function: %w", err)
 	}
 	if _, err := exec.LookPath("moto_server"); err != nil {
 		return motoserver.ErrMissing
@@ -152,6 +168,8 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) error 
 	chatCPU := cpu.take(chatSection)
 	// So are the Azure function's, with its rows.
 	azureCPU := cpu.take(azureSection)
+	// And the GCP function's.
+	gcpCPU := cpu.take(gcpSection)
 	rep.merge(cpu)
 
 	log.Info("starting moto_server and the Slack recorder")
@@ -194,8 +212,17 @@ func run(ctx context.Context, o options, out io.Writer, log *slog.Logger) error 
 	}
 	az.merge(azRun)
 	rep.merge(az)
+
+	gcp := report{rows: gcpCPU}
+	gcpRun, err := gcpReport(ctx, w, o, log)
+	if err != nil {
+		return fmt.Errorf("GCP function: %w", err)
+	}
+	gcp.merge(gcpRun)
+	rep.merge(gcp)
 	rep.merge(sizeReport(o.bootstrap))
 	rep.merge(azureSizeReport(o.azureHandler))
+	rep.merge(gcpSizeReport(o.gcpFunction))
 
 	machine = append(machine, "load average at the end: "+loadAverage())
 	printReport(out, machine, rep)

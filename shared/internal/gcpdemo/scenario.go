@@ -80,18 +80,24 @@ func NewEnv(ctx context.Context, fake *gcpfake.Server, endpoint string) (*Env, e
 // The fake has no bucket insert; the bucket is seeded as the API would
 // have stored it.
 func (e *Env) CreateBaseline(context.Context) error {
-	e.fake.PutBucket(&storage.Bucket{
-		Name: Bucket, Location: Location, ProjectNumber: 418204731296,
+	seedBucket(e.fake, Bucket)
+	return nil
+}
+
+// seedBucket stores in fake a bucket named name as the platform team's
+// Terraform creates it, its policy granting the project roles and extra.
+func seedBucket(fake *gcpfake.Server, name string, extra ...*storage.PolicyBindings) {
+	fake.PutBucket(&storage.Bucket{
+		Name: name, Location: Location, ProjectNumber: 418204731296,
 		Labels: map[string]string{"team": "web", "managed-by": "terraform"},
 		IamConfiguration: &storage.BucketIamConfiguration{
 			UniformBucketLevelAccess: &storage.BucketIamConfigurationUniformBucketLevelAccess{Enabled: true},
 			PublicAccessPrevention:   "inherited",
 		},
-	}, &storage.Policy{Version: 1, Bindings: []*storage.PolicyBindings{
+	}, &storage.Policy{Version: 1, Bindings: append([]*storage.PolicyBindings{
 		{Role: "roles/storage.legacyBucketOwner", Members: []string{"projectEditor:" + Project, "projectOwner:" + Project}},
 		{Role: "roles/storage.legacyBucketReader", Members: []string{"projectViewer:" + Project}},
-	}})
-	return nil
+	}, extra...)})
 }
 
 // MakePublic grants allUsers PublicRole on the bucket, as Alice does in
