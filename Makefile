@@ -16,6 +16,13 @@ RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE        := $(TOOLS)/aws-lambda-rie
 PKGS       := ./shared/... ./functions/aws/... ./functions/azure/... ./functions/gcp/...
 FUNCTIONS  := detector remediator interactivity
+# Build tags. lambda.norpc: the Lambda functions need no RPC runtime
+# (provided.al2023). grpcnotrace: gRPC (the Pub/Sub client of the GCP and
+# interactivity functions) without golang.org/x/net/trace, whose debug
+# pages' html/template turns off the linker's method dead code elimination:
+# the GCP function is 27 MB with it, 50 MB without (TestMethodDeadCodeEliminationStaysOn).
+LAMBDA_TAGS := lambda.norpc,grpcnotrace
+GCP_TAGS    := grpcnotrace
 # The remediation governance policy packaged with the functions (make package).
 GOVERNANCE_FILE ?= $(ROOT)/testdata/governance/example.yaml
 # A number of executions, not a duration: a duration can end with the
@@ -65,7 +72,7 @@ endef
 # container's entrypoint (functions/gcp/Dockerfile).
 define build_gcp
 	@mkdir -p $(BIN)/gcp-function/$(1)
-	CGO_ENABLED=0 GOOS=linux GOARCH=$(1) $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/gcp-function/$(1)/function ./functions/gcp
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(1) $(GO) build -tags $(GCP_TAGS) -trimpath -ldflags='-s -w' -o $(BIN)/gcp-function/$(1)/function ./functions/gcp
 	@echo "built $(BIN)/gcp-function/$(1)/function ($$(stat -c %s $(BIN)/gcp-function/$(1)/function) bytes)"
 endef
 
@@ -74,7 +81,7 @@ endef
 build: deps build-azure build-gcp
 	@for fn in $(FUNCTIONS); do for arch in arm64 amd64; do \
 	  out=$(BIN)/aws-$$fn/$$arch; mkdir -p $$out; \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $$out/bootstrap ./functions/aws/$$fn; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -tags $(LAMBDA_TAGS) -trimpath -ldflags='-s -w' -o $$out/bootstrap ./functions/aws/$$fn; \
 	  echo "built $$out/bootstrap ($$(stat -c %s $$out/bootstrap) bytes)"; \
 	done; done
 
@@ -82,7 +89,7 @@ build: deps build-azure build-gcp
 build-host: deps
 	@for fn in $(FUNCTIONS); do \
 	  out=$(BIN)/aws-$$fn/$(HOSTARCH); mkdir -p $$out; \
-	  CGO_ENABLED=0 GOOS=linux GOARCH=$(HOSTARCH) $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o $$out/bootstrap ./functions/aws/$$fn; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$(HOSTARCH) $(GO) build -tags $(LAMBDA_TAGS) -trimpath -ldflags='-s -w' -o $$out/bootstrap ./functions/aws/$$fn; \
 	done
 	$(call build_azure,$(HOSTARCH))
 	$(call build_gcp,$(HOSTARCH))

@@ -48,7 +48,7 @@ type Allowance struct {
 func CheckAllowing(t *testing.T, update bool, a Allowance, want ...string) {
 	t.Helper()
 	deptest.Check(t, update, deptest.Policy{
-		Function: "an AWS function", Dir: "functions/aws", Tags: []string{"lambda.norpc"},
+		Function: "an AWS function", Dir: "functions/aws", Tags: []string{"lambda.norpc", "grpcnotrace"},
 		Forbidden: Forbidden, Allow: a.Allow, Deny: a.Deny, Reason: a.Reason,
 	}, want...)
 }
