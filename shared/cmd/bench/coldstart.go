@@ -233,9 +233,13 @@ func tail(s string, n int) string {
 func sizeReport(bootstrap string) report {
 	var rep report
 	paths := []string{bootstrap}
-	root := filepath.Dir(filepath.Dir(bootstrap))
-	for _, arch := range []string{"amd64", "arm64"} {
-		paths = append(paths, filepath.Join(root, arch, "bootstrap"))
+	// bin/aws-detector/<arch>/bootstrap: the other functions' binaries,
+	// built by make build beside it, are bin/aws-<function>/<arch>/bootstrap.
+	bin := filepath.Dir(filepath.Dir(filepath.Dir(bootstrap)))
+	for _, fn := range []string{"aws-detector", "aws-remediator", "aws-interactivity"} {
+		for _, arch := range []string{"amd64", "arm64"} {
+			paths = append(paths, filepath.Join(bin, fn, arch, "bootstrap"))
+		}
 	}
 	seen := map[string]bool{}
 	for _, p := range paths {
@@ -248,7 +252,8 @@ func sizeReport(bootstrap string) report {
 		if err != nil {
 			continue
 		}
-		rep.add(row{section: "binary", measure: "size of " + filepath.Join(filepath.Base(filepath.Dir(p)), filepath.Base(p)), n: "", result: fmtBytes(st.Size()),
+		name := filepath.Join(filepath.Base(filepath.Dir(filepath.Dir(p))), filepath.Base(filepath.Dir(p)), filepath.Base(p))
+		rep.add(row{section: "binary", measure: "size of " + name, n: "", result: fmtBytes(st.Size()),
 			detail: fmt.Sprintf("%d bytes", st.Size())})
 	}
 	return rep
