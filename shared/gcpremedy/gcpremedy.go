@@ -262,16 +262,10 @@ func parseLoc(id, typ string) (loc, error) {
 	}
 }
 
-// snapshot is what Apply returns and Undo reads back: the resource, whether
-// anything changed, and the state before the change.
-type snapshot[S any] struct {
-	Action   string `json:"action"`
-	Resource loc    `json:"resource"`
-	// Changed is false when Apply found the resource compliant and did
-	// nothing; undoing such a snapshot makes no call.
-	Changed bool `json:"changed"`
-	Before  S    `json:"before"`
-}
+// snapshot is what Apply returns and Undo reads back
+// (remediation.Snapshot): the resource, whether anything changed, and the
+// state before the change.
+type snapshot[S any] = remediation.Snapshot[loc, S]
 
 // action is the shape every fix of this package shares: D is the gcpres
 // document it reads, S the before-state it snapshots, C the consumer
@@ -319,19 +313,11 @@ func (a *action[D, S, C]) doc(t remediation.Target) (*D, error) {
 	if t.Ref.Type != "" && t.Ref.Type != a.resourceType {
 		return nil, fmt.Errorf("%w: %s acts on %s, not %s", ErrInvalidTarget, a.name, a.resourceType, t.Ref.Type)
 	}
-	switch d := t.Doc.(type) {
-	case nil:
-		return nil, nil
-	case *D:
-		if d == nil {
-			return nil, nil
-		}
-		return d, nil
-	case D:
-		return &d, nil
-	default:
-		return nil, fmt.Errorf("%w: %s needs a %v document, got %T", ErrInvalidTarget, a.name, reflect.TypeFor[*D](), t.Doc)
+	d, err := remediation.DocOf[D](t)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidTarget, a.name, err)
 	}
+	return d, nil
 }
 
 // locate names the target's resource, from its document when it has one,
@@ -450,12 +436,9 @@ var errUnnamed = errors.New("the target names no")
 // decode reads a snapshot strictly: a snapshot is stored data, and a wrong
 // one must be refused rather than half-restored.
 func (a *action[D, S, C]) decode(raw json.RawMessage) (snapshot[S], error) {
-	var s snapshot[S]
-	if err := remediation.DecodeSnapshot(raw, &s); err != nil {
+	s, err := remediation.ReadSnapshot[loc, S](raw, a.name)
+	if err != nil {
 		return s, fmt.Errorf("%w: %s: %v", ErrSnapshot, a.name, err)
-	}
-	if s.Action != a.name {
-		return s, fmt.Errorf("%w: %s: the snapshot is of action %q", ErrSnapshot, a.name, s.Action)
 	}
 	l, err := parseLoc(s.Resource.ID, a.resourceType)
 	if err != nil {
