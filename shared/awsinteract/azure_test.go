@@ -131,10 +131,12 @@ func newAzureLoop(t *testing.T, auth azureAuth) *azureLoop {
 	l := &azureLoop{t: t, fakes: publishfake.Start(t), fetcher: nsgFetcher{}, logs: &syncBuffer{}}
 	moto := motoserver.StartTB(t)
 	cfg := moto.Config("eu-west-1")
-	// The AWS clients trust the STS fake's certificate (moto is plain HTTP).
-	cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+	// The AWS clients trust the STS fake's certificate (moto is plain
+	// HTTP), and send one request at a time (moto's DynamoDB does not
+	// isolate concurrent transactions).
+	cfg.HTTPClient = &http.Client{Transport: motoserver.Serialize(awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
 		tr.TLSClientConfig = &tls.Config{RootCAs: l.fakes.RootCAs(), MinVersion: tls.VersionTLS12}
-	})
+	}).GetTransport())}
 	cfg.ConfigSources = append(cfg.ConfigSources, stsEndpoint(l.fakes.STS.URL()))
 	// resolveBaseEndpoint ignores the config sources when AWS_ENDPOINT_URL
 	// is set without AWS_ENDPOINT_URL_STS.

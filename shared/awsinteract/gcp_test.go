@@ -182,6 +182,9 @@ func newGCPLoop(t *testing.T, auth gcpAuth) *gcpLoop {
 	l := &gcpLoop{t: t, pubsub: startPubsub(t), fetcher: firewallFetcher{}, logs: &syncBuffer{}}
 	moto := motoserver.StartTB(t)
 	cfg := moto.Config(gcpLoopRegion)
+	// One request at a time: moto's DynamoDB does not isolate concurrent
+	// transactions.
+	cfg.HTTPClient = motoserver.SerialClient()
 	creds, err := cfg.Credentials.Retrieve(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -150,7 +150,13 @@ func freePort() (int, error) {
 // functions write concurrently serialise their requests to it (what they
 // then observe is driftwatch's concurrency control, not the emulator's).
 func SerialClient() *http.Client {
-	return &http.Client{Transport: &serialTransport{next: awshttp.NewBuildableClient().GetTransport()}}
+	return &http.Client{Transport: Serialize(awshttp.NewBuildableClient().GetTransport())}
+}
+
+// Serialize is SerialClient's transport over next (a transport with its
+// own TLS settings, for a test that also reaches a local HTTPS fake).
+func Serialize(next http.RoundTripper) http.RoundTripper {
+	return &serialTransport{next: next}
 }
 
 type serialTransport struct {
