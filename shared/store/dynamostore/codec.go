@@ -44,6 +44,7 @@ const (
 
 	attrClaimState  = "state"       // S: processing | done
 	attrLeaseUntil  = "lease_until" // N, Unix nanoseconds
+	attrClaimToken  = "claim_token" // S: which ClaimEvent call wrote the claim
 	claimProcessing = "processing"
 	claimDone       = "done"
 )

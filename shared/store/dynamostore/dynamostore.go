@@ -9,6 +9,8 @@ package dynamostore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -62,19 +64,42 @@ func (s *Store) ClaimEvent(ctx context.Context, eventID string, now time.Time, l
 	cond := fmt.Sprintf("attribute_not_exists(%s) OR %s < %s OR (%s = %s AND %s < %s)",
 		e.n(AttrPK), e.n(AttrTTL), e.v(avN(now.Unix())),
 		e.n(attrClaimState), e.v(avS(claimProcessing)), e.n(attrLeaseUntil), e.v(avN(now.UnixNano())))
+	// The token tells this claim from any other: the SDK retries a put
+	// whose answer was lost (a dropped connection), and if the first
+	// attempt wrote the claim, the retry fails its condition on our own
+	// claim.
+	token, err := claimToken()
+	if err != nil {
+		return fmt.Errorf("claim event %s: %w", eventID, err)
+	}
+	key := itemKey(eventPK(eventID), skClaim)
 	item := itemKey(eventPK(eventID), skClaim)
 	item[attrClaimState] = avS(claimProcessing)
 	item[attrLeaseUntil] = avN(until.UnixNano())
+	item[attrClaimToken] = avS(token)
 	item[AttrTTL] = avN(ceilUnix(until))
-	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.table), Item: item, ConditionExpression: aws.String(cond),
 		ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
 	})
 	err = translate("claim event", err)
 	if cf := (*conditionFailed)(nil); errors.As(err, &cf) {
+		existing, gerr := s.getItem(ctx, "event claim "+eventID, key)
+		if gerr == nil && existing != nil && getS(existing, attrClaimToken) == token {
+			return nil // our first attempt's claim
+		}
 		return fmt.Errorf("claim event %s: %w", eventID, store.ErrClaimed)
 	}
 	return err
+}
+
+// claimToken is a random token identifying one ClaimEvent call.
+func claimToken() (string, error) {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("claim token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
 }
 
 // CompleteEvent implements store.Store.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -234,11 +235,11 @@ func TestItemLayout(t *testing.T) {
 			map[string]string{"body": "S"},
 			[]string{AttrGSI1PK, AttrGSI1SK}},
 		{"EVENT#ev-1", "CLAIM",
-			map[string]string{"state": "S processing", "lease_until": fmt.Sprintf("N %d", now.Add(time.Minute).UnixNano()), "expires_at": fmt.Sprintf("N %d", now.Unix()+61)},
+			map[string]string{"state": "S processing", "lease_until": fmt.Sprintf("N %d", now.Add(time.Minute).UnixNano()), "expires_at": fmt.Sprintf("N %d", now.Unix()+61), "claim_token": "S"},
 			nil},
 		{"EVENT#ev-2", "CLAIM",
 			map[string]string{"state": "S done", "expires_at": fmt.Sprintf("N %d", now.Unix()+3601)},
-			[]string{"lease_until"}},
+			[]string{"lease_until", "claim_token"}},
 	}
 	for _, c := range cases {
 		out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(name), Key: itemKey(c.pk, c.sk)})
@@ -305,4 +306,50 @@ func BenchmarkLoadAll(b *testing.B) {
 	storetest.BenchLoadAll(b, s)
 	setup := 1 + 1 + 1 + storetest.BenchAuditEntries
 	b.ReportMetric(float64(transport.count()-before-setup)/float64(b.N), "requests/op")
+}
+
+// lossyTransport forwards every request but, the first time it sees a
+// PutItem, drops the answer and reports the connection reset, as a dropped
+// connection does after DynamoDB applied the write: the SDK retries the
+// put (the emulator's configured retryer retries reset connections).
+type lossyTransport struct {
+	mu      sync.Mutex
+	next    http.RoundTripper
+	dropped bool
+}
+
+func (l *lossyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := l.next.RoundTrip(r)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err == nil && !l.dropped && strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".PutItem") {
+		l.dropped = true
+		resp.Body.Close()
+		return nil, fmt.Errorf("read answer: %w", syscall.ECONNRESET)
+	}
+	return resp, err
+}
+
+// TestClaimEventRetryIsDone: a claim whose first put was applied but whose
+// answer was lost is the caller's when the SDK's retry finds it, not a
+// claim by someone else (which would drop a new event as a duplicate, or
+// refuse a Slack click as a replay); a second claim of the same id is
+// still refused.
+func TestClaimEventRetryIsDone(t *testing.T) {
+	client, _ := newClient()
+	name := newTable(t, client)
+	lossy := &lossyTransport{next: awshttp.NewBuildableClient().GetTransport()}
+	s := New(dynamodb.NewFromConfig(moto.Config("eu-west-1"), func(o *dynamodb.Options) {
+		o.HTTPClient = &http.Client{Transport: lossy}
+	}), name)
+	now := time.Now()
+	if err := s.ClaimEvent(t.Context(), "ev-lost", now, time.Minute); err != nil {
+		t.Fatalf("the claim whose answer was lost: %v, want it claimed", err)
+	}
+	if !lossy.dropped {
+		t.Fatal("no answer was dropped: the test did not exercise the retry")
+	}
+	if err := s.ClaimEvent(t.Context(), "ev-lost", now, time.Minute); !errors.Is(err, store.ErrClaimed) {
+		t.Errorf("a second claim of the same event: %v, want ErrClaimed", err)
+	}
 }
