@@ -41,6 +41,7 @@ const (
 	attrAlertChannel  = "alert_channel"     // S
 	attrAlertTS       = "alert_ts"          // S
 	attrAlertLease    = "alert_lease_until" // N, Unix nanoseconds
+	attrAlertToken    = "alert_claim_token" // S: which ClaimAlert call holds the lease
 
 	attrClaimState  = "state"       // S: processing | done
 	attrLeaseUntil  = "lease_until" // N, Unix nanoseconds

@@ -374,8 +374,14 @@ func (s *Store) ClaimAlert(ctx context.Context, key store.Key, rev int64, now ti
 	if err := canon.Claim("alert claim", key.String(), now, lease); err != nil {
 		return store.AlertState{}, err
 	}
+	// As for an event claim, the token recognises our own claim when the
+	// SDK's retry of an applied update fails its condition.
+	token, err := claimToken()
+	if err != nil {
+		return store.AlertState{}, fmt.Errorf("claim alert of %s: %w", key, err)
+	}
 	e := newExpr()
-	upd := "SET " + e.n(attrAlertLease) + " = " + e.v(avN(now.Add(lease).UnixNano()))
+	upd := "SET " + e.n(attrAlertLease) + " = " + e.v(avN(now.Add(lease).UnixNano())) + ", " + e.n(attrAlertToken) + " = " + e.v(avS(token))
 	cond := fmt.Sprintf("attribute_exists(%s) AND %s < %s AND (attribute_not_exists(%s) OR %[4]s < %s)",
 		e.n(AttrPK), e.n(attrAlertRendered), e.v(avN(rev)), e.n(attrAlertLease), e.v(avN(now.UnixNano())))
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -387,17 +393,20 @@ func (s *Store) ClaimAlert(ctx context.Context, key store.Key, rev int64, now ti
 	})
 	err = translate("claim alert of "+key.String(), err)
 	if cf := (*conditionFailed)(nil); errors.As(err, &cf) {
-		exists := cf.old != nil
-		if !exists {
+		old := cf.old
+		if old == nil {
 			// Some emulators omit the old item; ask.
 			item, err := s.getState(ctx, key)
 			if err != nil {
 				return store.AlertState{}, err
 			}
-			exists = item != nil
+			old = item
 		}
-		if !exists {
+		if old == nil {
 			return store.AlertState{}, fmt.Errorf("claim alert of %s: %w", key, store.ErrNotFound)
+		}
+		if getS(old, attrAlertToken) == token {
+			return decodeAlert(old) // our first attempt's claim
 		}
 		return store.AlertState{}, fmt.Errorf("claim alert of %s at revision %d: %w", key, rev, store.ErrClaimed)
 	}
@@ -448,7 +457,7 @@ func (s *Store) RecordAlert(ctx context.Context, key store.Key, rev int64, ref s
 	e := newExpr()
 	upd := fmt.Sprintf("SET %s = %s, %s = %s, %s = %s, %s = %s REMOVE %s",
 		e.n(attrAlertChannel), e.v(avS(ref.Channel)), e.n(attrAlertTS), e.v(avS(ref.TS)),
-		e.n(attrAlertOpen), e.v(avBool(open)), e.n(attrAlertRendered), e.v(avN(rev)), e.n(attrAlertLease))
+		e.n(attrAlertOpen), e.v(avBool(open)), e.n(attrAlertRendered), e.v(avN(rev)), e.n(attrAlertLease)+", "+e.n(attrAlertToken))
 	cond := fmt.Sprintf("attribute_exists(%s) AND %s < %s", e.n(AttrPK), e.n(attrAlertRendered), e.v(avN(rev)))
 	stateUpd := &types.Update{
 		TableName: aws.String(s.table), Key: itemKey(resourcePK(key), skState),

@@ -227,7 +227,7 @@ func TestItemLayout(t *testing.T) {
 	}{
 		{"RES#aws#111111111111#arn:aws:s3:::alpha", "STATE",
 			map[string]string{"revision": "N 1", "observed_at": fmt.Sprintf("N %d", now.UnixNano()), "doc": `B {"a": 1}`, "body": "S", "alert_rendered": "N 0", "alert_want": "N 0"},
-			[]string{AttrGSI1PK, AttrTTL, "alert_lease_until"}},
+			[]string{AttrGSI1PK, AttrTTL, "alert_lease_until", "alert_claim_token"}},
 		{"RES#aws#111111111111#arn:aws:s3:::alpha", "FINDING#s3_public",
 			map[string]string{"gsi1pk": "S OPEN#high", "gsi1sk": "S aws#111111111111#arn:aws:s3:::alpha#s3_public", "body": "S"},
 			[]string{AttrTTL}},
@@ -313,8 +313,11 @@ func BenchmarkLoadAll(b *testing.B) {
 // connection does after DynamoDB applied the write: the SDK retries the
 // put (the emulator's configured retryer retries reset connections).
 type lossyTransport struct {
-	mu      sync.Mutex
-	next    http.RoundTripper
+	mu   sync.Mutex
+	next http.RoundTripper
+	// target is the operation whose answer is dropped (".PutItem" when
+	// empty).
+	target  string
 	dropped bool
 }
 
@@ -322,7 +325,11 @@ func (l *lossyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := l.next.RoundTrip(r)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err == nil && !l.dropped && strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".PutItem") {
+	target := l.target
+	if target == "" {
+		target = ".PutItem"
+	}
+	if err == nil && !l.dropped && strings.HasSuffix(r.Header.Get("X-Amz-Target"), target) {
 		l.dropped = true
 		resp.Body.Close()
 		return nil, fmt.Errorf("read answer: %w", syscall.ECONNRESET)
@@ -351,5 +358,32 @@ func TestClaimEventRetryIsDone(t *testing.T) {
 	}
 	if err := s.ClaimEvent(t.Context(), "ev-lost", now, time.Minute); !errors.Is(err, store.ErrClaimed) {
 		t.Errorf("a second claim of the same event: %v, want ErrClaimed", err)
+	}
+}
+
+// TestClaimAlertRetryIsDone: an alert claim whose first update was applied
+// but whose answer was lost is the caller's when the SDK's retry finds it
+// (else the alert would wait for the next event: "someone else renders
+// it"); a second claim is still refused while the lease holds.
+func TestClaimAlertRetryIsDone(t *testing.T) {
+	client, _ := newClient()
+	name := newTable(t, client)
+	key := store.Key{Cloud: change.AWS, Account: "111111111111", ResourceID: "arn:aws:s3:::alpha"}
+	now := time.Now()
+	if _, err := New(client, name).SaveObservation(t.Context(), store.Observation{State: store.ResourceState{Key: key, Type: "AWS::S3::Bucket", ObservedAt: now}}); err != nil {
+		t.Fatal(err)
+	}
+	lossy := &lossyTransport{next: awshttp.NewBuildableClient().GetTransport(), target: ".UpdateItem"}
+	s := New(dynamodb.NewFromConfig(moto.Config("eu-west-1"), func(o *dynamodb.Options) {
+		o.HTTPClient = &http.Client{Transport: lossy}
+	}), name)
+	if _, err := s.ClaimAlert(t.Context(), key, 1, now, time.Minute); err != nil {
+		t.Fatalf("the claim whose answer was lost: %v, want it claimed", err)
+	}
+	if !lossy.dropped {
+		t.Fatal("no answer was dropped: the test did not exercise the retry")
+	}
+	if _, err := s.ClaimAlert(t.Context(), key, 1, now, time.Minute); !errors.Is(err, store.ErrClaimed) {
+		t.Errorf("a second claim while the lease holds: %v, want ErrClaimed", err)
 	}
 }
