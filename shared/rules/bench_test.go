@@ -7,6 +7,7 @@ import (
 
 	"github.com/driftwatch/driftwatch/shared/awsres"
 	"github.com/driftwatch/driftwatch/shared/azres"
+	"github.com/driftwatch/driftwatch/shared/gcpres"
 	"github.com/driftwatch/driftwatch/shared/posture"
 )
 
@@ -14,7 +15,7 @@ import (
 // realistic document: the per-event CPU the architecture budgets at tens of
 // µs. The documents are fixtures, so they look like what fetchers produce.
 func BenchmarkEvaluate(b *testing.B) {
-	aws, azure := catalogues()[0], catalogues()[1]
+	aws, azure, gcp := catalogues()[0], catalogues()[1], catalogues()[2]
 	cases := []struct {
 		name         string
 		c            catalogue
@@ -27,6 +28,10 @@ func BenchmarkEvaluate(b *testing.B) {
 		{"azure_storage_account", azure, azres.TypeStorageAccount, "azure_storage_public_network_access_disabled/fail-enabled-selected-networks.json"},
 		{"azure_nsg", azure, azres.TypeNSG, "azure_nsg_no_inbound_ssh_from_internet/fail-shadowed-by-higher-priority-deny.json"},
 		{"azure_subscription", azure, azres.TypeSubscription, "azure_activity_log_diagnostic_setting_categories/pass-split-across-settings.json"},
+		{"gcp_bucket", gcp, gcpres.TypeBucket, "gcp_storage_bucket_not_public/fail-all-users-object-viewer.json"},
+		{"gcp_firewall", gcp, gcpres.TypeFirewall, "gcp_firewall_no_ingress_ssh_from_internet/fail-mixed-sources-one-internet.json"},
+		{"gcp_sql_instance", gcp, gcpres.TypeSQLInstance, "gcp_cloudsql_require_ssl/fail-allow-unencrypted.json"},
+		{"gcp_project", gcp, gcpres.TypeProject, "gcp_iam_no_basic_roles_for_users/fail-user-owner.json"},
 	}
 	engines := map[string]*Engine{}
 	for _, c := range cases {
