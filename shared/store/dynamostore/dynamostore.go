@@ -499,5 +499,12 @@ func (s *Store) RecordAlert(ctx context.Context, key store.Key, rev int64, ref s
 	if item == nil {
 		return fmt.Errorf("record alert of %s: %w", key, store.ErrNotFound)
 	}
+	// The SDK retries a write whose answer was lost (a dropped
+	// connection): if the first attempt recorded this very message at
+	// this revision, the record is done.
+	if got, err := getN(item, attrAlertRendered); err == nil && got == rev &&
+		getS(item, attrAlertChannel) == ref.Channel && getS(item, attrAlertTS) == ref.TS {
+		return nil
+	}
 	return fmt.Errorf("record alert of %s at revision %d: %w", key, rev, store.ErrClaimed)
 }

@@ -387,3 +387,35 @@ func TestClaimAlertRetryIsDone(t *testing.T) {
 		t.Errorf("a second claim while the lease holds: %v, want ErrClaimed", err)
 	}
 }
+
+// TestRecordAlertRetryIsDone: a record of the alert message whose first
+// write was applied but whose answer was lost is done when the SDK's retry
+// finds it; recording another message at the same revision is refused.
+func TestRecordAlertRetryIsDone(t *testing.T) {
+	client, _ := newClient()
+	name := newTable(t, client)
+	key := store.Key{Cloud: change.AWS, Account: "111111111111", ResourceID: "arn:aws:s3:::alpha"}
+	now := time.Now()
+	plain := New(client, name)
+	if _, err := plain.SaveObservation(t.Context(), store.Observation{State: store.ResourceState{Key: key, Type: "AWS::S3::Bucket", ObservedAt: now}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.ClaimAlert(t.Context(), key, 1, now, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	lossy := &lossyTransport{next: awshttp.NewBuildableClient().GetTransport(), target: ".UpdateItem"}
+	s := New(dynamodb.NewFromConfig(moto.Config("eu-west-1"), func(o *dynamodb.Options) {
+		o.HTTPClient = &http.Client{Transport: lossy}
+	}), name)
+	ref := store.AlertRef{Channel: "C0DRIFT", TS: "1700000000.000100"}
+	if err := s.RecordAlert(t.Context(), key, 1, ref, true, nil); err != nil {
+		t.Fatalf("the record whose answer was lost: %v, want it done", err)
+	}
+	if !lossy.dropped {
+		t.Fatal("no answer was dropped: the test did not exercise the retry")
+	}
+	other := store.AlertRef{Channel: "C0DRIFT", TS: "1700000000.000200"}
+	if err := plain.RecordAlert(t.Context(), key, 1, other, true, nil); !errors.Is(err, store.ErrClaimed) {
+		t.Errorf("another message at the same revision: %v, want ErrClaimed", err)
+	}
+}
