@@ -1,6 +1,7 @@
 package dynamostore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -143,6 +144,10 @@ func (s *Store) CreateRemediation(ctx context.Context, r store.Remediation) (sto
 	})
 	err = translate("create remediation "+next.ID, err)
 	if cf := (*conditionFailed)(nil); errors.As(err, &cf) {
+		// A retry of a put whose answer was lost finds its own item.
+		if old, gerr := s.getItem(ctx, "remediation "+next.ID, itemKey(resourcePK(next.Key), skRemediationPfx+next.ID)); gerr == nil && sameRemediation(old, item) {
+			return next, nil
+		}
 		return store.Remediation{}, fmt.Errorf("create remediation %s of %s: it exists: %w", next.ID, next.Key, store.ErrConflict)
 	}
 	if err != nil {
@@ -188,6 +193,11 @@ func (s *Store) UpdateRemediation(ctx context.Context, r store.Remediation) (sto
 	}
 	if old == nil {
 		return store.Remediation{}, fmt.Errorf("update remediation %s of %s: %w", next.ID, next.Key, store.ErrNotFound)
+	}
+	// A retry of a put whose answer was lost (a dropped connection) finds
+	// the transition it made: done.
+	if sameRemediation(old, item) {
+		return next, nil
 	}
 	stored, _ := getN(old, attrVersion)
 	return store.Remediation{}, fmt.Errorf("update remediation %s of %s at version %d: stored version is %d: %w", next.ID, next.Key, r.Version, stored, store.ErrConflict)
@@ -344,6 +354,24 @@ func rateWindowSK(start time.Time, window time.Duration) string {
 
 // remediationItem is a remediation's item: the version that conditions
 // compare, the snapshot as exact bytes, and the rest as JSON.
+// sameRemediation reports whether the stored item is exactly the one a put
+// wrote: the same version, body and snapshot.
+func sameRemediation(stored, written map[string]types.AttributeValue) bool {
+	if stored == nil {
+		return false
+	}
+	v1, err1 := getN(stored, attrVersion)
+	v2, err2 := getN(written, attrVersion)
+	snap := func(item map[string]types.AttributeValue) []byte {
+		if b, ok := item[attrSnapshot].(*types.AttributeValueMemberB); ok {
+			return b.Value
+		}
+		return nil
+	}
+	return err1 == nil && err2 == nil && v1 == v2 && getS(stored, attrBody) == getS(written, attrBody) &&
+		bytes.Equal(snap(stored), snap(written))
+}
+
 func remediationItem(r store.Remediation) (map[string]types.AttributeValue, error) {
 	// The body's version is zeroed: the attribute, which conditions read,
 	// is the one truth.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/driftwatch/driftwatch/shared/change"
@@ -205,5 +207,41 @@ func TestAppendAuditRetryIsDone(t *testing.T) {
 	log, err := s.Audit(t.Context(), key)
 	if err != nil || len(log) != 1 || log[0].Kind != "click" {
 		t.Errorf("audit log %+v, %v; want the one click", log, err)
+	}
+}
+
+// TestRemediationWriteRetryIsDone: creating a remediation, and moving it,
+// when the first put was applied but its answer was lost is done when the
+// SDK's retry finds its own write; a stale transition is still a conflict.
+func TestRemediationWriteRetryIsDone(t *testing.T) {
+	client, _ := newClient()
+	name := newTable(t, client)
+	key := store.Key{Cloud: change.AWS, Account: "111111111111", ResourceID: "arn:aws:s3:::alpha"}
+	rem := store.Remediation{ID: "rem-1", Key: key, RuleID: "s3_public", Action: "s3_acl_private", State: store.RemediationProposed}
+	lossyStore := func() (*Store, *lossyTransport) {
+		lossy := &lossyTransport{next: awshttp.NewBuildableClient().GetTransport()}
+		return New(dynamodb.NewFromConfig(moto.Config("eu-west-1"), func(o *dynamodb.Options) {
+			o.HTTPClient = &http.Client{Transport: lossy}
+		}), name), lossy
+	}
+	s, lossy := lossyStore()
+	v1, err := s.CreateRemediation(t.Context(), rem)
+	if err != nil || !lossy.dropped {
+		t.Fatalf("create whose answer was lost: %v (dropped %v), want it created", err, lossy.dropped)
+	}
+	moved := v1
+	moved.State = store.RemediationApproved
+	s, lossy = lossyStore()
+	v2, err := s.UpdateRemediation(t.Context(), moved)
+	if err != nil || !lossy.dropped || v2.Version != 2 {
+		t.Fatalf("transition whose answer was lost: %+v, %v (dropped %v), want version 2", v2, err, lossy.dropped)
+	}
+	stale := v1
+	stale.State = store.RemediationDenied
+	if _, err := New(client, name).UpdateRemediation(t.Context(), stale); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("a stale transition: %v, want ErrConflict", err)
+	}
+	if _, err := New(client, name).CreateRemediation(t.Context(), rem); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("creating it again: %v, want ErrConflict", err)
 	}
 }
