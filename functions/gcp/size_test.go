@@ -16,9 +16,6 @@ import (
 // methods instead of the few the fetchers and fixes call, 50 MB instead of
 // 27. The function is built as make build-gcp builds it.
 func TestMethodDeadCodeEliminationStaysOn(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the function")
-	}
 	bin := filepath.Join(t.TempDir(), "function")
 	build := exec.Command("go", "build", "-tags", "grpcnotrace", "-trimpath", "-o", bin, ".")
 	build.Env = append(build.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")

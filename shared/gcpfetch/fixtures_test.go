@@ -55,18 +55,20 @@ func TestFixtureRoundTrip(t *testing.T) {
 	}
 	seen := map[string]int{}
 	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fx fixture
+		if err := json.Unmarshal(data, &fx); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if !fx.Exists || bytes.Equal(bytes.TrimSpace(fx.Resource), []byte("null")) {
+			// A deleted resource: the fetcher's Exists=false, tested per
+			// type in the readers' tests; there is no document to serve.
+			continue
+		}
 		t.Run(filepath.Base(filepath.Dir(file))+"/"+filepath.Base(file), func(t *testing.T) {
-			data, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var fx fixture
-			if err := json.Unmarshal(data, &fx); err != nil {
-				t.Fatal(err)
-			}
-			if !fx.Exists || bytes.Equal(bytes.TrimSpace(fx.Resource), []byte("null")) {
-				t.Skip("no resource")
-			}
 			var head struct{ ID string }
 			if err := json.Unmarshal(fx.Resource, &head); err != nil {
 				t.Fatal(err)

@@ -13,9 +13,6 @@ import (
 // html/template debug pages, whose reflection makes the linker keep every
 // exported method of every reachable type (40 MB instead of 28).
 func TestMethodDeadCodeEliminationStaysOn(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the function")
-	}
 	bin := filepath.Join(t.TempDir(), "bootstrap")
 	build := exec.Command("go", "build", "-tags", "lambda.norpc,grpcnotrace", "-trimpath", "-o", bin, ".")
 	build.Env = append(build.Environ(), "CGO_ENABLED=0", "GOOS=linux")
