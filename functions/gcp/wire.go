@@ -47,7 +47,7 @@ func wire(ctx context.Context, c gcpdetector.Config, getenv func(string) string,
 		}
 		// The service account holds roles/pubsub.publisher on this topic
 		// only (infra/gcp).
-		d.Topic = gcpbus.Publisher{P: client.Publisher(c.RemediationTopic)}
+		d.Topic = gcpbus.NewPublisher(client, c.RemediationTopic)
 	}
 	fn, err := gcpdetector.New(ctx, c, d)
 	if err != nil {

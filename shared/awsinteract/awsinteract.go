@@ -429,5 +429,5 @@ func newGCPTopic(ctx context.Context, c Config, d Deps) (*pubsub.Publisher, erro
 	if err != nil {
 		return nil, fmt.Errorf("gcp remediation topic: %w", err)
 	}
-	return client.Publisher(c.GCPTopic), nil
+	return gcpbus.NewPublisher(client, c.GCPTopic).P, nil
 }

@@ -108,6 +108,16 @@ func (p Publisher) Publish(ctx context.Context, msg *pubsub.Message) (string, er
 	return p.P.Publish(ctx, msg).Get(ctx)
 }
 
+// NewPublisher returns the Publisher of topic on client, sending each
+// message at once: a dispatch publishes one request and waits for it, so
+// the client's batching (up to 10 ms, or 100 messages) would only add
+// latency to every approval.
+func NewPublisher(client *pubsub.Client, topic string) Publisher {
+	p := client.Publisher(topic)
+	p.PublishSettings.CountThreshold = 1
+	return Publisher{P: p}
+}
+
 // DispatcherOptions tune a Dispatcher. The zero value is usable.
 type DispatcherOptions struct {
 	// Now stamps a request whose At is zero; nil means time.Now.

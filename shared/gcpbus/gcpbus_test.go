@@ -333,3 +333,17 @@ func TestPermanent(t *testing.T) {
 		t.Error("Permanent(nil) is not nil")
 	}
 }
+
+// NewPublisher sends each message at once and reports the server's id.
+func TestNewPublisher(t *testing.T) {
+	e := newEmulator(t)
+	p := gcpbus.NewPublisher(e.client, topicName)
+	t.Cleanup(p.P.Stop)
+	if got := p.P.PublishSettings.CountThreshold; got != 1 {
+		t.Errorf("CountThreshold = %d, want 1", got)
+	}
+	id, err := p.Publish(t.Context(), &pubsub.Message{Data: []byte("x")})
+	if err != nil || id == "" || e.message(id) == nil {
+		t.Fatalf("Publish = %q, %v; want a stored message", id, err)
+	}
+}
