@@ -328,66 +328,31 @@ func (a *azureDemo) scenario(ctx context.Context) error {
 }
 
 // remediate clicks action on the alert as user and follows the request
-// through the topic to the function: one delivery answered 200, the rule
-// gone (or back, for an Undo), the alert resolved (or reopened) in place.
+// through the Event Grid topic to the function: one delivery answered
+// 200, the rule gone (or back, for an Undo), the alert resolved (or
+// reopened) in place.
 func (a *azureDemo) remediate(ctx context.Context, user, action, ts string, undo bool) error {
-	deliveries := len(a.az.topic.Deliveries())
-	msg, _ := a.slack.Message(ts)
-	start := time.Now()
-	acked, err := a.clickOnly(ctx, user, action, ts)
-	if err != nil {
-		return err
-	}
-	// The topic delivers in the background; a failed publish is told to
-	// the clicker at once.
-	published := func() bool { return len(a.az.topic.Deliveries()) > deliveries }
-	if err := waitFor(ctx, 30*time.Second, func() bool { return published() || a.ephemeralTo(user, "could not be sent") }); err != nil || !published() {
-		_ = a.showNew()
-		return errors.New("no remediation request reached the function through the topic: the interactivity function did not publish it " +
-			"(does it read DRIFTWATCH_AZURE_REMEDIATION_TOPIC? see its log, bin/demo-function.log)")
-	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := a.az.topic.Wait(wctx); err != nil {
-		return err
-	}
-	delivered := time.Since(start)
-	got := a.az.topic.Deliveries()[deliveries:]
-	if len(got) != 1 {
-		return fmt.Errorf("%d remediation deliveries, want 1: %+v", len(got), got)
-	}
-	dl := got[0]
-	fmt.Printf("  ⚙️  Event Grid topic → %s: %s for %s (HTTP %d, %d attempt(s))\n", azfunc.RemediationPath, dl.EventType, short(dl.Subject), dl.Status, dl.Attempts)
-	if dl.Status != http.StatusOK || dl.Attempts != 1 {
-		return fmt.Errorf("the function answered the remediation delivery %d after %d attempt(s), want 200 at once (see the Azure function log)", dl.Status, dl.Attempts)
-	}
-	if err := a.requireRule(ctx, undo); err != nil {
-		return err
-	}
-	// The function updates the alert before it answers the delivery; the
-	// interactivity function's own acknowledgement may land after it.
-	if err := a.awaitAlert(ctx, ts, msg.Updates, undo); err != nil {
-		return err
-	}
-	if err := a.showNew(); err != nil {
-		return err
-	}
-	status := store.FindingResolved
-	if undo {
-		status = store.FindingOpen
-	}
-	if err := a.checkFinding(ctx, status); err != nil {
-		return err
-	}
-	total := time.Since(start)
-	what := "approval → fix published → rule deleted → alert RESOLVED"
-	if undo {
-		what = "Undo → request published → rule restored → alert reopened"
-	}
-	fmt.Printf("  ⏱  click answered in %s · remediation delivery answered %s after the click · alert updated %s after the click\n",
-		acked.Round(time.Millisecond), delivered.Round(time.Millisecond), total.Round(time.Millisecond))
-	a.mark(what, total)
-	return nil
+	return a.cloudPart.remediate(ctx, fixPath{
+		published: func() int { return len(a.az.topic.Deliveries()) },
+		wait:      a.az.topic.Wait,
+		delivered: func(before int, _ bool) error {
+			got := a.az.topic.Deliveries()[before:]
+			if len(got) != 1 {
+				return fmt.Errorf("%d remediation deliveries, want 1: %+v", len(got), got)
+			}
+			dl := got[0]
+			fmt.Printf("  ⚙️  Event Grid topic → %s: %s for %s (HTTP %d, %d attempt(s))\n", azfunc.RemediationPath, dl.EventType, short(dl.Subject), dl.Status, dl.Attempts)
+			if dl.Status != http.StatusOK || dl.Attempts != 1 {
+				return fmt.Errorf("the function answered the remediation delivery %d after %d attempt(s), want 200 at once (see the Azure function log)", dl.Status, dl.Attempts)
+			}
+			return nil
+		},
+		require: a.requireRule,
+		missing: "no remediation request reached the function through the topic: the interactivity function did not publish it " +
+			"(does it read DRIFTWATCH_AZURE_REMEDIATION_TOPIC? see its log, bin/demo-function.log)",
+		fixed:  "approval → fix published → rule deleted → alert RESOLVED",
+		undone: "Undo → request published → rule restored → alert reopened",
+	}, user, action, ts, undo)
 }
 
 // clickOnly posts a signed click on message ts as user, like Slack, to

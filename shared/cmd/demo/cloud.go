@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -111,4 +112,76 @@ func (p *cloudPart) printTimeline() {
 	for _, m := range p.history {
 		fmt.Printf("    %8s  %-62s %8s\n", "+"+strconv.FormatFloat(m.at.Seconds(), 'f', 2, 64)+"s", m.what, m.took.Round(time.Millisecond))
 	}
+}
+
+// fixPath is how a cloud's part follows an approved fix or undo: the
+// remediation topic it travels on and the live resource it changes.
+type fixPath struct {
+	// published counts the requests the topic has received so far.
+	published func() int
+	// wait returns once every request published was handled.
+	wait func(ctx context.Context) error
+	// delivered prints the one delivery made since before and reports
+	// whether the function handled it at once.
+	delivered func(before int, undo bool) error
+	// require checks the live resource after a fix (undo false) or an
+	// undo.
+	require func(ctx context.Context, undo bool) error
+	// missing says why no request reached the topic.
+	missing string
+	// fixed and undone name the two milestones.
+	fixed, undone string
+}
+
+// remediate clicks action on the alert ts as user and follows the request
+// along path: one delivery handled at once, the resource fixed (or
+// restored), the alert resolved (or reopened) in place, the finding's
+// status in the table.
+func (p *cloudPart) remediate(ctx context.Context, path fixPath, user, action, ts string, undo bool) error {
+	before := path.published()
+	msg, _ := p.slack.Message(ts)
+	start := time.Now()
+	acked, err := p.clickOnly(ctx, user, action, ts)
+	if err != nil {
+		return err
+	}
+	// The topic delivers in the background; a failed publish is told to
+	// the clicker at once.
+	published := func() bool { return path.published() > before }
+	if err := waitFor(ctx, 30*time.Second, func() bool { return published() || p.ephemeralTo(user, "could not be sent") }); err != nil || !published() {
+		_ = p.showNew()
+		return errors.New(path.missing)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := path.wait(wctx); err != nil {
+		return fmt.Errorf("%w (see the %s function log)", err, p.cloud)
+	}
+	delivered := time.Since(start)
+	if err := path.delivered(before, undo); err != nil {
+		return err
+	}
+	if err := path.require(ctx, undo); err != nil {
+		return err
+	}
+	// The function updates the alert before it acknowledges the request;
+	// the interactivity function's own acknowledgement may land after it.
+	if err := p.awaitAlert(ctx, ts, msg.Updates, undo); err != nil {
+		return err
+	}
+	if err := p.showNew(); err != nil {
+		return err
+	}
+	status, what := store.FindingResolved, path.fixed
+	if undo {
+		status, what = store.FindingOpen, path.undone
+	}
+	if err := p.checkFinding(ctx, status); err != nil {
+		return err
+	}
+	total := time.Since(start)
+	fmt.Printf("  ⏱  click answered in %s · remediation request handled %s after the click · alert updated %s after the click\n",
+		acked.Round(time.Millisecond), delivered.Round(time.Millisecond), total.Round(time.Millisecond))
+	p.mark(what, total)
+	return nil
 }

@@ -354,67 +354,35 @@ func (a *gcpDemo) publish(ctx context.Context, name string) (time.Duration, erro
 }
 
 // remediate clicks action on the alert as user and follows the request
-// through the topic to the function: one message published and acked, the
-// bucket private (or public again, for an Undo), the alert resolved (or
-// reopened) in place.
+// through the Pub/Sub topic to the function: one message pulled and
+// acknowledged at once, the bucket private (or public again, for an Undo),
+// the alert resolved (or reopened) in place.
 func (a *gcpDemo) remediate(ctx context.Context, user, action, ts string, undo bool) error {
-	before := len(a.g.ps.Messages(gcpdemo.RemediationTopic))
-	msg, _ := a.slack.Message(ts)
-	start := time.Now()
-	acked, err := a.clickOnly(ctx, user, action, ts)
-	if err != nil {
-		return err
-	}
-	published := func() bool { return len(a.g.ps.Messages(gcpdemo.RemediationTopic)) > before }
-	if err := waitFor(ctx, 30*time.Second, func() bool { return published() || a.ephemeralTo(user, "could not be sent") }); err != nil || !published() {
-		_ = a.showNew()
-		return errors.New("no remediation request reached the Pub/Sub topic: the interactivity function did not publish it " +
-			"(does it read DRIFTWATCH_GCP_REMEDIATION_TOPIC? see its log, bin/demo-function.log)")
-	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := a.g.ps.Wait(wctx, gcpdemo.RemediationTopic); err != nil {
-		return fmt.Errorf("%w (see the GCP function log)", err)
-	}
-	delivered := time.Since(start)
-	got := a.g.ps.Messages(gcpdemo.RemediationTopic)[before:]
-	if len(got) != 1 {
-		return fmt.Errorf("%d remediation messages, want 1", len(got))
-	}
-	m := got[0]
-	want := gcpbus.Types[remediation.OpApply]
-	if undo {
-		want = gcpbus.Types[remediation.OpUndo]
-	}
-	fmt.Printf("  ⚙️  Pub/Sub %s → pulled: %s (message %s, %d delivery, acked)\n", gcpdemo.RemediationTopic, m.Attributes[gcpbus.AttrType], m.ID, m.Deliveries)
-	if m.Attributes[gcpbus.AttrType] != want || m.Deliveries != 1 {
-		return fmt.Errorf("the remediation message is %q after %d deliveries, want %s acked at once (see the GCP function log)", m.Attributes[gcpbus.AttrType], m.Deliveries, want)
-	}
-	if err := a.requirePublic(ctx, undo); err != nil {
-		return err
-	}
-	if err := a.awaitAlert(ctx, ts, msg.Updates, undo); err != nil {
-		return err
-	}
-	if err := a.showNew(); err != nil {
-		return err
-	}
-	status := store.FindingResolved
-	if undo {
-		status = store.FindingOpen
-	}
-	if err := a.checkFinding(ctx, status); err != nil {
-		return err
-	}
-	total := time.Since(start)
-	what := "approval → fix published → allUsers removed → alert RESOLVED"
-	if undo {
-		what = "Undo → request published → allUsers back → alert reopened"
-	}
-	fmt.Printf("  ⏱  click answered in %s · remediation message acked %s after the click · alert updated %s after the click\n",
-		acked.Round(time.Millisecond), delivered.Round(time.Millisecond), total.Round(time.Millisecond))
-	a.mark(what, total)
-	return nil
+	return a.cloudPart.remediate(ctx, fixPath{
+		published: func() int { return len(a.g.ps.Messages(gcpdemo.RemediationTopic)) },
+		wait:      func(ctx context.Context) error { return a.g.ps.Wait(ctx, gcpdemo.RemediationTopic) },
+		delivered: func(before int, undo bool) error {
+			got := a.g.ps.Messages(gcpdemo.RemediationTopic)[before:]
+			if len(got) != 1 {
+				return fmt.Errorf("%d remediation messages, want 1", len(got))
+			}
+			m := got[0]
+			want := gcpbus.Types[remediation.OpApply]
+			if undo {
+				want = gcpbus.Types[remediation.OpUndo]
+			}
+			fmt.Printf("  ⚙️  Pub/Sub %s → pulled: %s (message %s, %d delivery, acked)\n", gcpdemo.RemediationTopic, m.Attributes[gcpbus.AttrType], m.ID, m.Deliveries)
+			if m.Attributes[gcpbus.AttrType] != want || m.Deliveries != 1 {
+				return fmt.Errorf("the remediation message is %q after %d deliveries, want %s acked at once (see the GCP function log)", m.Attributes[gcpbus.AttrType], m.Deliveries, want)
+			}
+			return nil
+		},
+		require: a.requirePublic,
+		missing: "no remediation request reached the Pub/Sub topic: the interactivity function did not publish it " +
+			"(does it read DRIFTWATCH_GCP_REMEDIATION_TOPIC? see its log, bin/demo-function.log)",
+		fixed:  "approval → fix published → allUsers removed → alert RESOLVED",
+		undone: "Undo → request published → allUsers back → alert reopened",
+	}, user, action, ts, undo)
 }
 
 // requirePublic checks the live bucket policy for allUsers.
